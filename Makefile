@@ -1,0 +1,29 @@
+# Ztunnel: the commands a user and CI run. `make test` is what CI calls.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+.PHONY: deps build test unit e2e bench bench-micro demo clean
+
+deps:
+	@scripts/install-deps.sh
+
+build:
+	dotnet build Ztunnel.sln -c Release -nologo -clp:ErrorsOnly
+
+## Installs what the tests need, builds, runs every test (unit and end-to-end; needs root).
+test: deps
+	@scripts/test.sh
+
+unit:
+	dotnet test tests/Ztunnel.Tests -c Release -nologo
+
+e2e: deps
+	dotnet test tests/Ztunnel.E2E -c Release -nologo
+
+## BenchmarkDotNet micro benchmarks (HPACK, frames) and the loopback tunnel throughput bench.
+bench-micro:
+	dotnet run -c Release --project bench/Ztunnel.Bench -- --filter '*'
+
+clean:
+	dotnet clean Ztunnel.sln -nologo >/dev/null
+	rm -rf demo-out bench-out
