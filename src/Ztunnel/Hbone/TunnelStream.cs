@@ -1,0 +1,28 @@
+namespace Ztunnel.Hbone;
+
+/// <summary>
+/// One proxied TCP connection carried as one HTTP/2 CONNECT stream: a duplex byte stream.
+/// Reading returns 0 when the peer half-closed (END_STREAM, the TCP FIN of the far side).
+/// Both the client side (our HTTP/2 client) and the server side (Kestrel) expose this type, so the
+/// proxy relays the same way in both directions.
+/// </summary>
+public abstract class TunnelStream : Stream
+{
+    /// <summary>Half-close our sending direction (END_STREAM); reads keep working.</summary>
+    public abstract ValueTask CompleteWritesAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Abort both directions at once (RST_STREAM); pending reads and writes fail.</summary>
+    public abstract void Reset();
+
+    public sealed override bool CanRead => true;
+    public sealed override bool CanWrite => true;
+    public sealed override bool CanSeek => false;
+    public sealed override long Length => throw new NotSupportedException();
+    public sealed override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+    public sealed override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public sealed override void SetLength(long value) => throw new NotSupportedException();
+}
