@@ -103,8 +103,11 @@ internal static class Http2FrameReader
     }
 
     /// <summary>The header block fragment of a HEADERS frame: padding and the deprecated priority fields removed.</summary>
-    public static ReadOnlySequence<byte> GetHeaderBlockFragment(in Http2FrameHeader header, ReadOnlySequence<byte> payload)
+    /// <paramref name="selfDependent"/> reports a stream made dependent on itself: a stream error (§5.3.1)
+    /// that the caller raises only after decoding the block, to keep the HPACK table in sync.
+    public static ReadOnlySequence<byte> GetHeaderBlockFragment(in Http2FrameHeader header, ReadOnlySequence<byte> payload, out bool selfDependent)
     {
+        selfDependent = false;
         payload = RemovePadding(header, payload);
         if (header.HasFlag(Http2Flags.Priority))
         {
@@ -114,10 +117,7 @@ internal static class Http2FrameReader
                     $"HEADERS frame on stream {header.StreamId} has the PRIORITY flag but only {payload.Length} bytes for the 5-byte priority fields");
             }
             int dependency = (int)(ReadUInt32(payload) & 0x7FFF_FFFF);
-            if (dependency == header.StreamId)
-            {
-                throw new Http2StreamException(header.StreamId, Http2ErrorCode.ProtocolError, "HEADERS frame makes the stream depend on itself");
-            }
+            selfDependent = dependency == header.StreamId;
             payload = payload.Slice(5);
         }
         return payload;
