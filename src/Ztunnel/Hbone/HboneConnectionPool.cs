@@ -73,6 +73,15 @@ public sealed class HboneConnectionPool : IAsyncDisposable
         }
     }
 
+    /// <summary>Open connections for <paramref name="key"/> (tests, diagnostics).</summary>
+    internal IReadOnlyList<Http2ClientConnection> GetConnections(HbonePoolKey key)
+    {
+        lock (_sync)
+        {
+            return _entries.TryGetValue(key, out var entry) ? [.. entry.Connections] : [];
+        }
+    }
+
     /// <summary>Returns a connection holding a stream reservation for the caller.</summary>
     private async Task<Http2ClientConnection> AcquireAsync(HbonePoolKey key, CancellationToken ct)
     {

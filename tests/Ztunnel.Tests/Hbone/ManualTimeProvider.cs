@@ -25,6 +25,15 @@ internal sealed class ManualTimeProvider : TimeProvider
         return timer;
     }
 
+    /// <summary>Moves the clock without firing timers (to test time-based decisions made on demand).</summary>
+    public void AdvanceClockOnly(TimeSpan by)
+    {
+        lock (_sync)
+        {
+            _ticks += by.Ticks;
+        }
+    }
+
     public void Advance(TimeSpan by)
     {
         long target;

@@ -48,20 +48,9 @@ internal sealed class RawHttp2Peer : IAsyncDisposable
     /// </summary>
     public static async Task<RawHttp2Peer> StartAsync(Http2Setting[]? serverSettings = null, TimeProvider? time = null, bool sendSettings = true)
     {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var clientSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await clientSocket.ConnectAsync((IPEndPoint)listener.LocalEndpoint);
-        Socket serverSocket = await listener.AcceptSocketAsync();
-        serverSocket.NoDelay = true;
-        var peer = new RawHttp2Peer(listener, serverSocket);
-        Task<Http2ClientConnection> start = Http2ClientConnection.StartAsync(
-            new NetworkStream(clientSocket, ownsSocket: true), time ?? TimeProvider.System, NullLogger.Instance, CancellationToken.None);
-        byte[] preface = new byte[24];
-        await peer._stream.ReadExactlyAsync(preface).AsTask().WaitAsync(Guard);
-        preface.AsSpan().SequenceEqual(Http2FrameWriter.ClientPreface).ShouldBeTrue("client preface");
-        peer.ClientPrefaceFrames.Add(await peer.ReadFrameAsync());
-        peer.ClientPrefaceFrames.Add(await peer.ReadFrameAsync());
+        var (peer, clientStream) = await CreatePairAsync();
+        Task<Http2ClientConnection> start = Http2ClientConnection.StartAsync(clientStream, time ?? TimeProvider.System, NullLogger.Instance, CancellationToken.None);
+        await peer.ReadClientPrefaceAsync();
         if (!sendSettings)
         {
             peer._pendingStart = start;
@@ -70,6 +59,39 @@ internal sealed class RawHttp2Peer : IAsyncDisposable
         await peer.WriteSettingsAsync(serverSettings ?? []);
         peer.Client = await start.WaitAsync(Guard);
         return peer;
+    }
+
+    /// <summary>A peer and the client end of its socket, for a dialer: the caller starts the client on it.</summary>
+    public static async Task<(RawHttp2Peer Peer, Stream ClientStream)> CreatePairAsync()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var clientSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await clientSocket.ConnectAsync((IPEndPoint)listener.LocalEndpoint);
+        Socket serverSocket = await listener.AcceptSocketAsync();
+        serverSocket.NoDelay = true;
+        return (new RawHttp2Peer(listener, serverSocket), new NetworkStream(clientSocket, ownsSocket: true));
+    }
+
+    /// <summary>The server half of the handshake: reads the client preface, SETTINGS and WINDOW_UPDATE, sends our SETTINGS.</summary>
+    public async Task HandshakeAsync(params Http2Setting[] settings)
+    {
+        await ReadClientPrefaceAsync();
+        await WriteSettingsAsync(settings);
+    }
+
+    /// <summary>For dialers: the handshake runs in the background; await <see cref="Handshake"/> before reading frames.</summary>
+    public void StartHandshake(params Http2Setting[] settings) => Handshake = HandshakeAsync(settings);
+
+    public Task Handshake { get; private set; } = Task.CompletedTask;
+
+    private async Task ReadClientPrefaceAsync()
+    {
+        byte[] preface = new byte[24];
+        await _stream.ReadExactlyAsync(preface).AsTask().WaitAsync(Guard);
+        preface.AsSpan().SequenceEqual(Http2FrameWriter.ClientPreface).ShouldBeTrue("client preface");
+        ClientPrefaceFrames.Add(await ReadFrameAsync());
+        ClientPrefaceFrames.Add(await ReadFrameAsync());
     }
 
     private Task<Http2ClientConnection>? _pendingStart;
