@@ -4,5 +4,18 @@ namespace Ztunnel.Bench;
 
 internal static class Program
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static async Task Main(string[] args)
+    {
+        if (args is ["throughput-node", var script, ..])
+        {
+            await TunnelThroughputConsole.RunNodeAsync(script, args.Length > 2 ? int.Parse(args[2]) : 8);
+            return;
+        }
+        if (args is ["throughput", ..])
+        {
+            await TunnelThroughputConsole.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 8);
+            return;
+        }
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Ztunnel.Hbone;
 
 // Flow control (RFC 9113 §5.2, §6.9). Windows are signed: a peer SETTINGS_INITIAL_WINDOW_SIZE decrease
@@ -11,10 +13,10 @@ public sealed partial class Http2ClientConnection
     private const long MaxWindow = int.MaxValue;
 
     /// <summary>
-    /// Largest DATA frame we build. A 64 KiB frame (or the peer's max if smaller, at least 16 KiB) fills
-    /// whole TLS records: 16375 bytes of payload + the 9-byte header is exactly one 16 KiB record.
+    /// Largest DATA payload we send (or the peer's max frame size if smaller): big enough that frame
+    /// overhead is nil, small enough that streams sharing a connection interleave finely.
     /// </summary>
-    private const int DataFrameTarget = 64 * 1024;
+    private const int MaxDataPayload = (64 * 1024) - Http2FrameHeader.Size;
 
     private long _connectionSendWindow = 65535;
     private long _connectionReceiveWindow;
@@ -24,6 +26,7 @@ public sealed partial class Http2ClientConnection
     private readonly List<Http2ClientStream> _connectionWindowWaiters = [];
 
     /// <summary>Sends <paramref name="data"/> as DATA frames within the stream and connection send windows.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     internal async ValueTask WriteDataAsync(Http2ClientStream stream, ReadOnlyMemory<byte> data, CancellationToken ct)
     {
         while (true)
@@ -32,7 +35,7 @@ public sealed partial class Http2ClientConnection
             lock (_sync)
             {
                 stream.ThrowIfCannotSendLocked();
-                int maxPayload = Math.Min(_peerMaxFrameSize, DataFrameTarget) - Http2FrameHeader.Size;
+                int maxPayload = Math.Min(_peerMaxFrameSize, MaxDataPayload);
                 while (!data.IsEmpty && _outputQueued < OutputHighWater)
                 {
                     long credit = Math.Min(stream.SendWindow, _connectionSendWindow);

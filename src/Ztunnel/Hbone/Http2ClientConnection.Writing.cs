@@ -100,9 +100,16 @@ public sealed partial class Http2ClientConnection
         }
     }
 
+    /// <summary>
+    /// Small frames (headers, WINDOW_UPDATE, the tail of a DATA frame) are gathered into writes of this size,
+    /// so TLS gets full 16 KiB records instead of one tiny record (and one syscall) per pipe segment.
+    /// </summary>
+    private const int StagingSize = 64 * 1024;
+
     private async Task WriteLoopAsync()
     {
         PipeReader reader = _outputPipe.Reader;
+        byte[] staging = ArrayPool<byte>.Shared.Rent(StagingSize);
         try
         {
             while (true)
@@ -110,13 +117,44 @@ public sealed partial class Http2ClientConnection
                 ReadResult result = await reader.ReadAsync().ConfigureAwait(false);
                 ReadOnlySequence<byte> buffer = result.Buffer;
                 long written = 0;
-                foreach (ReadOnlyMemory<byte> segment in buffer)
+                if (buffer.IsSingleSegment)
                 {
-                    await _transport.WriteAsync(segment).ConfigureAwait(false);
-                    written += segment.Length;
-                    if (written >= WriteBatchLimit)
+                    ReadOnlyMemory<byte> only = buffer.First;
+                    if (only.Length > WriteBatchLimit)
                     {
-                        break;
+                        only = only[..WriteBatchLimit];
+                    }
+                    await _transport.WriteAsync(only).ConfigureAwait(false);
+                    written = only.Length;
+                }
+                else
+                {
+                    int staged = 0;
+                    foreach (ReadOnlyMemory<byte> segment in buffer)
+                    {
+                        if (staged > 0 && staged + segment.Length > StagingSize)
+                        {
+                            await _transport.WriteAsync(staging.AsMemory(0, staged)).ConfigureAwait(false);
+                            staged = 0;
+                        }
+                        if (segment.Length >= StagingSize)
+                        {
+                            await _transport.WriteAsync(segment).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            segment.Span.CopyTo(staging.AsSpan(staged));
+                            staged += segment.Length;
+                        }
+                        written += segment.Length;
+                        if (written >= WriteBatchLimit)
+                        {
+                            break;
+                        }
+                    }
+                    if (staged > 0)
+                    {
+                        await _transport.WriteAsync(staging.AsMemory(0, staged)).ConfigureAwait(false);
                     }
                 }
                 if (written > 0)
@@ -137,6 +175,7 @@ public sealed partial class Http2ClientConnection
         }
         finally
         {
+            ArrayPool<byte>.Shared.Return(staging);
             await reader.CompleteAsync().ConfigureAwait(false);
         }
     }

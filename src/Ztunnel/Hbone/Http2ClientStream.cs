@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 
 namespace Ztunnel.Hbone;
 
@@ -125,6 +126,8 @@ internal sealed class Http2ClientStream : TunnelStream
         WakeWriterLocked();
     }
 
+    // Pooled builder: a read that waits for data does not allocate a state machine box each time.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);

@@ -2,6 +2,8 @@
 // The :authority picks the behaviour (host part), e.g. "echo.test:1":
 //   echo       200, echoes every byte, half-closes after the client did
 //   sha256     200, hashes everything received; after the client's END_STREAM writes the hex digest and ends
+//   source     200, for every byte n it reads, sends n MiB (throughput benchmark)
+//   sink       200, discards what it reads; one byte back per <port> MiB read (throughput benchmark)
 //   greet      200, writes "hello from node" and half-closes at once; logs what the client sends afterwards
 //   reset      200, resets the stream (RST_STREAM, no END_STREAM) after the first bytes arrive
 //   close      200, stream.close(CANCEL) after the first bytes: END_STREAM, then RST_STREAM CANCEL
@@ -61,6 +63,30 @@ server.on('stream', (stream, headers) => {
       let bytes = 0;
       stream.on('data', (d) => { hash.update(d); bytes += d.length; });
       stream.on('end', () => stream.end(`${bytes} ${hash.digest('hex')}`));
+      break;
+    }
+    case 'source': {
+      const chunk = Buffer.alloc(64 * 1024, 7);
+      stream.on('data', async (d) => {
+        stream.pause();
+        for (const n of d) {
+          for (let i = 0; i < n * 16; i++) {
+            if (!stream.write(chunk)) await new Promise((r) => stream.once('drain', r));
+          }
+        }
+        stream.resume();
+      });
+      stream.on('end', () => stream.end());
+      break;
+    }
+    case 'sink': {
+      const every = Number(authority.split(':')[1]) * 1024 * 1024;
+      let bytes = 0;
+      stream.on('data', (d) => {
+        bytes += d.length;
+        if (bytes >= every) { bytes -= every; stream.write('k'); }
+      });
+      stream.on('end', () => stream.end());
       break;
     }
     case 'greet': {

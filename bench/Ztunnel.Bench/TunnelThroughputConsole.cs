@@ -1,0 +1,97 @@
+using System.Diagnostics;
+
+namespace Ztunnel.Bench;
+
+/// <summary>
+/// `dotnet run -c Release --project bench/Ztunnel.Bench -- throughput [rounds]`: runs the
+/// <see cref="TunnelThroughputBenchmarks"/> operations alternately and prints wall-clock MB/s and process
+/// CPU per GiB for each. CPU per GiB stays meaningful on a machine shared with other work, where wall time
+/// is noisy.
+/// </summary>
+internal static class TunnelThroughputConsole
+{
+    public static async Task RunAsync(int rounds)
+    {
+        var bench = new TunnelThroughputBenchmarks();
+        await bench.SetupAsync();
+        (string Name, Func<Task> Run)[] cases =
+        [
+            ("raw SslStream  client->server", bench.RawUpload),
+            ("HBONE stream   client->server", bench.HboneUpload),
+            ("raw SslStream  server->client", bench.RawDownload),
+            ("HBONE stream   server->client", bench.HboneDownload),
+        ];
+        var wall = new double[cases.Length];
+        var cpu = new double[cases.Length];
+        foreach (var (_, run) in cases)
+        {
+            await run(); // warm-up
+        }
+        var process = Process.GetCurrentProcess();
+        for (int round = 0; round < rounds; round++)
+        {
+            for (int i = 0; i < cases.Length; i++)
+            {
+                process.Refresh();
+                TimeSpan cpuBefore = process.TotalProcessorTime;
+                long start = Stopwatch.GetTimestamp();
+                await cases[i].Run();
+                wall[i] += Stopwatch.GetElapsedTime(start).TotalSeconds;
+                process.Refresh();
+                cpu[i] += (process.TotalProcessorTime - cpuBefore).TotalSeconds;
+            }
+        }
+        double gib = rounds * (double)TunnelThroughputBenchmarks.Bytes / (1 << 30);
+        Console.WriteLine($"{rounds} rounds x {TunnelThroughputBenchmarks.Bytes >> 20} MiB, loopback mTLS, one stream");
+        for (int i = 0; i < cases.Length; i++)
+        {
+            Console.WriteLine($"{cases[i].Name}: {gib * 1024 / wall[i],7:0} MiB/s wall   {cpu[i] / gib,6:0.00} CPU-s/GiB");
+        }
+        Console.WriteLine($"HBONE/raw wall throughput: upload {wall[0] / wall[1]:0.00}x, download {wall[2] / wall[3]:0.00}x");
+        Console.WriteLine($"HBONE/raw CPU efficiency:  upload {cpu[0] / cpu[1]:0.00}x, download {cpu[2] / cpu[3]:0.00}x");
+        await bench.CleanupAsync();
+    }
+
+    /// <summary>
+    /// `throughput-node &lt;server.js&gt; [rounds]`: our client against Node's http2 server in another process,
+    /// so this process's CPU is our client's alone (plus the raw pair for reference).
+    /// </summary>
+    public static async Task RunNodeAsync(string script, int rounds)
+    {
+        var bench = new TunnelThroughputBenchmarks();
+        await bench.SetupNodeAsync(script);
+        (string Name, Func<Task> Run)[] cases =
+        [
+            ("raw SslStream (both ends here) client->server", bench.RawUpload),
+            ("HBONE client only, client->node              ", bench.NodeUpload),
+            ("raw SslStream (both ends here) server->client", bench.RawDownload),
+            ("HBONE client only, node->client              ", bench.NodeDownload),
+        ];
+        var wall = new double[cases.Length];
+        var cpu = new double[cases.Length];
+        foreach (var (_, run) in cases)
+        {
+            await run();
+        }
+        var process = Process.GetCurrentProcess();
+        for (int round = 0; round < rounds; round++)
+        {
+            for (int i = 0; i < cases.Length; i++)
+            {
+                process.Refresh();
+                TimeSpan cpuBefore = process.TotalProcessorTime;
+                long start = Stopwatch.GetTimestamp();
+                await cases[i].Run();
+                wall[i] += Stopwatch.GetElapsedTime(start).TotalSeconds;
+                process.Refresh();
+                cpu[i] += (process.TotalProcessorTime - cpuBefore).TotalSeconds;
+            }
+        }
+        double gib = rounds * (double)TunnelThroughputBenchmarks.Bytes / (1 << 30);
+        for (int i = 0; i < cases.Length; i++)
+        {
+            Console.WriteLine($"{cases[i].Name}: {gib * 1024 / wall[i],7:0} MiB/s wall   {cpu[i] / gib,6:0.00} CPU-s/GiB in this process");
+        }
+        await bench.CleanupAsync();
+    }
+}
