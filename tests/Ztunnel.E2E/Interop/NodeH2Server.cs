@@ -7,7 +7,8 @@ using Ztunnel.Tls;
 namespace Ztunnel.E2E.Interop;
 
 /// <summary>
-/// Runs h2-connect-server.js (Node's built-in http2) with a certificate minted for
+/// Runs an independent HTTP/2 CONNECT peer: h2-connect-server.js (Node's built-in http2) or
+/// h2-connect-server.py (python-h2), with a certificate minted for
 /// <see cref="InteropPki.ServerId"/>; its stdout events are readable as JSON.
 /// </summary>
 internal sealed class NodeH2Server : IAsyncDisposable
@@ -27,25 +28,34 @@ internal sealed class NodeH2Server : IAsyncDisposable
 
     public IPEndPoint EndPoint { get; private set; } = null!;
 
-    public static async Task<NodeH2Server> StartAsync(int maxConcurrentStreams = 100)
+    public static Task<NodeH2Server> StartAsync(int maxConcurrentStreams = 100) =>
+        StartAsync("node", "h2-connect-server.js", $"--max-streams={maxConcurrentStreams}");
+
+    /// <summary>The same CONNECT peer written with python-h2 (h2-connect-server.py).</summary>
+    public static Task<NodeH2Server> StartPythonAsync() => StartAsync("/usr/bin/python3", "h2-connect-server.py");
+
+    private static async Task<NodeH2Server> StartAsync(string program, string script, params string[] extra)
     {
-        string directory = Directory.CreateTempSubdirectory("h2client-node-").FullName;
+        string directory = Directory.CreateTempSubdirectory("h2client-peer-").FullName;
         using WorkloadCertificate certificate = InteropPki.Issue(InteropPki.ServerId);
         await File.WriteAllTextAsync(Path.Combine(directory, "cert.pem"), certificate.CertificateChainPem());
         await File.WriteAllTextAsync(Path.Combine(directory, "key.pem"), certificate.PrivateKeyPem());
         await File.WriteAllTextAsync(Path.Combine(directory, "ca.pem"), InteropPki.Bundle.ToPem());
-        var start = new ProcessStartInfo("node")
+        var start = new ProcessStartInfo(program)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = false,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Interop", "h2-connect-server.js"));
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Interop", script));
         start.ArgumentList.Add($"--cert={Path.Combine(directory, "cert.pem")}");
         start.ArgumentList.Add($"--key={Path.Combine(directory, "key.pem")}");
         start.ArgumentList.Add($"--ca={Path.Combine(directory, "ca.pem")}");
-        start.ArgumentList.Add($"--max-streams={maxConcurrentStreams}");
+        foreach (string arg in extra)
+        {
+            start.ArgumentList.Add(arg);
+        }
         var server = new NodeH2Server(Process.Start(start)!, directory);
         JsonElement listening = await server.NextEventAsync("listening");
         server.EndPoint = new IPEndPoint(IPAddress.Loopback, listening.GetProperty("port").GetInt32());
@@ -71,6 +81,7 @@ internal sealed class NodeH2Server : IAsyncDisposable
         {
             if (line.StartsWith('{'))
             {
+                Console.Error.WriteLine($"peer: {line}");
                 await _events.Writer.WriteAsync(JsonDocument.Parse(line).RootElement.Clone());
             }
         }
