@@ -79,11 +79,11 @@ public sealed class HboneConnectionPoolTests
         HboneDialer dialer = async (_, _) =>
         {
             var (peer, client) = await RawHttp2Peer.CreatePairAsync();
+            peer.StartHandshake(); // before the test can see the peer: it awaits Handshake before reading
             lock (peers)
             {
                 peers.Add(peer);
             }
-            peer.StartHandshake();
             return client;
         };
         await using var pool = new HboneConnectionPool(dialer, TimeProvider.System, NullLogger.Instance);
