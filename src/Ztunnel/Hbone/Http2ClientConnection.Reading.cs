@@ -201,42 +201,6 @@ public sealed partial class Http2ClientConnection
         }
     }
 
-    private void OnRstStream(int streamId, Http2ErrorCode code)
-    {
-        lock (_sync)
-        {
-            if (!_streams.TryGetValue(streamId, out var stream))
-            {
-                ThrowIfIdleStream(streamId, Http2FrameType.RstStream);
-                return;
-            }
-            IOException error = code == Http2ErrorCode.RefusedStream
-                ? new Http2StreamRefusedException($"HBONE CONNECT to {stream.Authority} was refused by the peer (RST_STREAM REFUSED_STREAM); it is safe to retry")
-                : new IOException($"HBONE stream {streamId} to {stream.Authority} was reset by the peer (RST_STREAM {code})");
-            Http2Log.StreamResetByPeer(_logger, streamId, code);
-            stream.FailLocked(error);
-            ReturnUnreadCreditLocked(stream);
-            RemoveStreamLocked(stream);
-            FlushOutputLocked();
-        }
-    }
-
-    /// <summary>Stream error (RFC 9113 §5.4.2): RST_STREAM to the peer, the stream fails locally.</summary>
-    private void ResetStream(int streamId, Http2ErrorCode code, Exception reason)
-    {
-        lock (_sync)
-        {
-            WriteRstStreamLocked(streamId, code);
-            if (_streams.TryGetValue(streamId, out var stream))
-            {
-                stream.FailLocked(reason as IOException ?? new IOException(reason.Message, reason));
-                ReturnUnreadCreditLocked(stream);
-                RemoveStreamLocked(stream);
-            }
-            FlushOutputLocked();
-        }
-    }
-
     private void OnSettings(in Http2FrameHeader header, in ReadOnlySequence<byte> payload)
     {
         if (header.HasFlag(Http2Flags.Ack))
@@ -319,39 +283,6 @@ public sealed partial class Http2ClientConnection
                 }
             }
             CloseIfDrainedLocked();
-        }
-    }
-
-    /// <summary>The application reset the stream: RST_STREAM CANCEL, pending reads and writes fail.</summary>
-    internal void ResetStreamLocally(Http2ClientStream stream)
-    {
-        lock (_sync)
-        {
-            if (stream.Failed || (stream.LocalClosed && stream.RemoteClosed))
-            {
-                return;
-            }
-            WriteRstStreamLocked(stream.Id, Http2ErrorCode.Cancel);
-            stream.FailLocked(new IOException($"HBONE stream {stream.Id} to {stream.Authority} was reset locally"));
-            ReturnUnreadCreditLocked(stream);
-            RemoveStreamLocked(stream);
-            FlushOutputLocked();
-        }
-    }
-
-    /// <summary>The application disposed the stream: reset it unless it closed both ways; return unread credit.</summary>
-    internal void ReleaseStream(Http2ClientStream stream)
-    {
-        lock (_sync)
-        {
-            if (!stream.Failed && !(stream.LocalClosed && stream.RemoteClosed))
-            {
-                WriteRstStreamLocked(stream.Id, Http2ErrorCode.Cancel);
-                stream.FailLocked(new ObjectDisposedException(nameof(TunnelStream), $"HBONE stream {stream.Id} to {stream.Authority} was disposed"));
-            }
-            ReturnUnreadCreditLocked(stream);
-            RemoveStreamLocked(stream);
-            FlushOutputLocked();
         }
     }
 }
