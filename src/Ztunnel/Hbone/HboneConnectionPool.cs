@@ -85,7 +85,7 @@ public sealed class HboneConnectionPool : IAsyncDisposable
     /// <summary>Returns a connection holding a stream reservation for the caller.</summary>
     private async Task<Http2ClientConnection> AcquireAsync(HbonePoolKey key, CancellationToken ct)
     {
-        while (true)
+        for (int attempt = 1; ; attempt++)
         {
             PendingDial dial;
             lock (_sync)
@@ -110,7 +110,13 @@ public sealed class HboneConnectionPool : IAsyncDisposable
             {
                 return dialled;
             }
-            // Full already (peer allows fewer streams than we assumed) or closed: look again.
+            // Full already (peer allows fewer streams than we assumed) or closed: look again, but a peer
+            // that takes no streams at all (MAX_CONCURRENT_STREAMS 0, instant GOAWAY) must not make us dial forever.
+            if (attempt >= MaxOpenAttempts)
+            {
+                throw new Http2StreamRefusedException(
+                    $"HBONE pool for {key}: {attempt} new connections in a row could not take a stream ({dialled.CloseReason?.Message ?? "the peer allows no more streams"})");
+            }
         }
     }
 

@@ -162,6 +162,33 @@ public sealed class HboneConnectionPoolTests
         dialer.Dials.ShouldBe(3);
     }
 
+    [Fact]
+    public async Task PeerAllowingNoStreams_FailsInsteadOfDiallingForever()
+    {
+        int dials = 0;
+        var peers = new List<RawHttp2Peer>();
+        HboneDialer dialer = async (_, _) =>
+        {
+            Interlocked.Increment(ref dials);
+            var (peer, client) = await RawHttp2Peer.CreatePairAsync();
+            peer.StartHandshake(new Http2Setting(Http2SettingId.MaxConcurrentStreams, 0));
+            lock (peers)
+            {
+                peers.Add(peer);
+            }
+            return client;
+        };
+        await using var pool = new HboneConnectionPool(dialer, TimeProvider.System, NullLogger.Instance);
+        HbonePoolKey key = Key(new IPEndPoint(IPAddress.Loopback, 15008));
+        var error = await Should.ThrowAsync<Http2StreamRefusedException>(pool.ConnectAsync(key, "10.0.0.5:8080", null, CancellationToken.None).WaitAsync(Guard));
+        error.Message.ShouldContain("could not take a stream");
+        dials.ShouldBeLessThanOrEqualTo(3);
+        foreach (var peer in peers)
+        {
+            await peer.DisposeAsync();
+        }
+    }
+
     internal static HbonePoolKey Key(IPEndPoint endPoint) => new(ServerHarness.ClientId, ServerHarness.ServerId, endPoint);
 
     private static async Task<RawHttp2Peer> WaitForPeerAsync(List<RawHttp2Peer> peers, int index)
