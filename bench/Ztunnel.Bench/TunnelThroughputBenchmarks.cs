@@ -75,12 +75,13 @@ public class TunnelThroughputBenchmarks
     private Http2ClientConnection? _nodeConnection;
     private TunnelStream? _nodeTunnel;
     private TunnelStream? _nodeSink;
+    private string? _nodeDirectory;
 
     /// <summary>Console mode only: the same setup plus a connection to Node's http2 server (h2-connect-server.js).</summary>
     internal async Task SetupNodeAsync(string script)
     {
         await SetupAsync();
-        string dir = Directory.CreateTempSubdirectory("h2client-bench-").FullName;
+        string dir = _nodeDirectory = Directory.CreateTempSubdirectory("h2client-bench-").FullName;
         using X509Certificate2 root = CertificateMinter.CreateRoot("cluster.local", DateTimeOffset.UtcNow.AddHours(-2), DateTimeOffset.UtcNow.AddDays(2));
         var bundle = new TrustBundle([X509CertificateLoader.LoadCertificate(root.RawData)]);
         using WorkloadCertificate serverCert = CertificateMinter.IssueWorkload(root, ServerId, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1));
@@ -132,6 +133,7 @@ public class TunnelThroughputBenchmarks
             await _nodeConnection!.DisposeAsync();
             _node.StandardInput.Close();
             await _node.WaitForExitAsync();
+            Directory.Delete(_nodeDirectory!, recursive: true);
         }
     }
 
