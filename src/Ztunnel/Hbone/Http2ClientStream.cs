@@ -1,0 +1,198 @@
+using System.Buffers;
+using System.IO.Pipelines;
+
+namespace Ztunnel.Hbone;
+
+/// <summary>
+/// One CONNECT tunnel on an <see cref="Http2ClientConnection"/>. Received DATA lands in a private pipe
+/// (no pause threshold: the peer's flow-control window is what bounds it) so the connection's read loop
+/// never waits for this stream's reader. Fields marked "under _sync" belong to the connection's lock.
+/// </summary>
+internal sealed class Http2ClientStream : TunnelStream
+{
+    private static readonly PipeOptions ReceivePipeOptions = new(
+        pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: 16 * 1024, useSynchronizationContext: false);
+
+    private readonly Http2ClientConnection _connection;
+    private readonly Pipe _receive = new(ReceivePipeOptions);
+    private readonly TaskCompletionSource _response = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource? _writerWaiter;
+    private Exception? _error;
+    private bool _receiveCompleted;
+    private int _disposed;
+
+    public Http2ClientStream(Http2ClientConnection connection, int id, string authority, int sendWindow, int receiveWindow)
+    {
+        _connection = connection;
+        Id = id;
+        Authority = authority;
+        SendWindow = sendWindow;
+        ReceiveWindow = receiveWindow;
+    }
+
+    public int Id { get; }
+    public string Authority { get; }
+    internal Task ResponseTask => _response.Task;
+
+    // --- under the connection's _sync ---
+    internal long SendWindow { get; set; }
+    internal int ReceiveWindow { get; set; }
+    internal int ReceiveUnacked { get; set; }
+    /// <summary>Bytes delivered into the pipe and not yet consumed: connection credit to return if nobody reads them.</summary>
+    internal int ReceiveBuffered { get; set; }
+    internal bool CreditReturned { get; set; }
+    internal bool LocalClosed { get; set; }
+    internal bool RemoteClosed { get; set; }
+    internal bool ResponseReceived { get; set; }
+    internal bool Failed => _error is not null;
+
+    internal void ThrowIfCannotSendLocked()
+    {
+        if (_error is not null)
+        {
+            throw _error as IOException ?? new IOException(_error.Message, _error);
+        }
+        if (LocalClosed)
+        {
+            throw new InvalidOperationException($"HBONE stream {Id} to {Authority}: writes were already completed (END_STREAM sent)");
+        }
+    }
+
+    internal Task PrepareWriterWaitLocked()
+    {
+        _writerWaiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return _writerWaiter.Task;
+    }
+
+    internal void WakeWriterLocked()
+    {
+        _writerWaiter?.TrySetResult();
+        _writerWaiter = null;
+    }
+
+    internal void DeliverLocked(in ReadOnlySequence<byte> data)
+    {
+        if (data.IsEmpty || _receiveCompleted)
+        {
+            return;
+        }
+        foreach (ReadOnlyMemory<byte> segment in data)
+        {
+            _receive.Writer.Write(segment.Span);
+        }
+        ReceiveBuffered += (int)data.Length;
+        // Never waits: the pipe has no pause threshold.
+        ValueTask<FlushResult> flush = _receive.Writer.FlushAsync();
+        if (flush.IsCompleted)
+        {
+            flush.GetAwaiter().GetResult();
+        }
+        else
+        {
+            flush.AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    internal void CompleteReceiveLocked(Exception? error)
+    {
+        if (!_receiveCompleted)
+        {
+            _receiveCompleted = true;
+            _receive.Writer.Complete(error);
+        }
+    }
+
+    internal void CompleteResponse(Exception? error)
+    {
+        if (error is null)
+        {
+            _response.TrySetResult();
+        }
+        else
+        {
+            _response.TrySetException(error);
+        }
+    }
+
+    /// <summary>The stream is over abnormally (reset, refused, connection gone): everything pending fails with <paramref name="error"/>.</summary>
+    internal void FailLocked(Exception error)
+    {
+        _error ??= error;
+        LocalClosed = true;
+        RemoteClosed = true;
+        CompleteResponse(_error);
+        CompleteReceiveLocked(_error);
+        WakeWriterLocked();
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (buffer.IsEmpty)
+        {
+            return 0;
+        }
+        while (true)
+        {
+            ReadResult result = await _receive.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            ReadOnlySequence<byte> data = result.Buffer;
+            if (data.IsEmpty)
+            {
+                _receive.Reader.AdvanceTo(data.End);
+                if (result.IsCompleted)
+                {
+                    return 0;
+                }
+                continue;
+            }
+            int n = (int)Math.Min(data.Length, buffer.Length);
+            data.Slice(0, n).CopyTo(buffer.Span);
+            _receive.Reader.AdvanceTo(data.GetPosition(n));
+            _connection.OnDataConsumed(this, n);
+            return n;
+        }
+    }
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        return _connection.WriteDataAsync(this, buffer, cancellationToken);
+    }
+
+    public override ValueTask CompleteWritesAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        _connection.CompleteWrites(this);
+        return ValueTask.CompletedTask;
+    }
+
+    public override void Reset() => _connection.ResetStreamLocally(this);
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    /// <summary>Data is handed to the connection on write; there is nothing to flush per stream.</summary>
+    public override void Flush()
+    {
+    }
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            // Not closed both ways: RST_STREAM CANCEL; either way unread data's credit goes back.
+            _connection.ReleaseStream(this);
+            _receive.Reader.Complete();
+        }
+        base.Dispose(disposing);
+    }
+}
