@@ -43,4 +43,6 @@ internal sealed class AuthorizationDecision
 
     /// <summary>Lines explaining the decision: which policy and rule decided, or that none applied and why.</summary>
     public IReadOnlyList<string> Explain() => AuthorizationExplainer.Explain(this, _policies, _request);
+
+    public override string ToString() => Summary;
 }

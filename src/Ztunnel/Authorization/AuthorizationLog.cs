@@ -1,4 +1,6 @@
+using System.Net;
 using Microsoft.Extensions.Logging;
+using Ztunnel.Tls;
 
 namespace Ztunnel.Authorization;
 
@@ -8,27 +10,24 @@ internal static partial class AuthorizationLog
     /// <summary>Logs a deny (with the deciding policy and rule) and any dry-run findings; allows are silent.</summary>
     public static void Decision(ILogger logger, AuthorizationDecision decision, in AuthorizationRequest request)
     {
-        if (!decision.Allowed && logger.IsEnabled(LogLevel.Information))
+        if (!decision.Allowed)
         {
-            Denied(logger, request.SourceIdentity?.ToString() ?? "(no identity)", request.SourceIp?.ToString() ?? "-",
-                request.DestinationNamespace, request.DestinationIp.ToString(), request.DestinationPort, decision.Summary);
+            Denied(logger, request.SourceIdentity, request.SourceIp, request.DestinationNamespace, request.DestinationIp, request.DestinationPort, decision);
         }
-        if (decision.DryRunFindings.Count > 0 && logger.IsEnabled(LogLevel.Information))
+        foreach (string finding in decision.DryRunFindings)
         {
-            foreach (string finding in decision.DryRunFindings)
-            {
-                DryRun(logger, request.SourceIdentity?.ToString() ?? "(no identity)", request.DestinationIp.ToString(), request.DestinationPort, finding);
-            }
+            DryRun(logger, request.SourceIdentity, request.DestinationIp, request.DestinationPort, finding);
         }
     }
 
+    // Arguments are passed as objects so formatting (and Summary) only happens when the level is enabled.
     [LoggerMessage(EventId = 4001, Level = LogLevel.Information,
-        Message = "connection denied: {SourceIdentity} ({SourceIp}) -> {DestinationNamespace} {DestinationIp}:{DestinationPort}: {Reason}")]
-    public static partial void Denied(ILogger logger, string sourceIdentity, string sourceIp, string destinationNamespace, string destinationIp, int destinationPort, string reason);
+        Message = "connection denied: {SourceIdentity} ({SourceIp}) -> {DestinationNamespace} {DestinationIp}:{DestinationPort}: {Decision}")]
+    public static partial void Denied(ILogger logger, SpiffeId? sourceIdentity, IPAddress? sourceIp, string destinationNamespace, IPAddress destinationIp, int destinationPort, AuthorizationDecision decision);
 
     [LoggerMessage(EventId = 4002, Level = LogLevel.Information,
         Message = "dry-run: {SourceIdentity} -> {DestinationIp}:{DestinationPort}: {Finding}")]
-    public static partial void DryRun(ILogger logger, string sourceIdentity, string destinationIp, int destinationPort, string finding);
+    public static partial void DryRun(ILogger logger, SpiffeId? sourceIdentity, IPAddress destinationIp, int destinationPort, string finding);
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "policy: {Warning}")]
     public static partial void PolicyWarning(ILogger logger, PolicyWarning warning);
