@@ -1,0 +1,12 @@
+namespace Ztunnel.Authorization;
+
+/// <summary>A PeerAuthentication: mTLS mode for a scope, with per-port overrides for selected workloads.</summary>
+internal sealed class PeerAuthentication
+{
+    public required PolicyRef Ref { get; init; }
+    public IReadOnlyDictionary<string, string>? Selector { get; init; }
+    public MtlsMode Mode { get; init; }
+    /// <summary><c>portLevelMtls</c>: workload (target) port to mode.</summary>
+    public IReadOnlyDictionary<int, MtlsMode> PortModes { get; init; } = new Dictionary<int, MtlsMode>();
+    public string Location { get; init; } = "";
+}
