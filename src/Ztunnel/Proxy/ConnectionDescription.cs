@@ -27,4 +27,5 @@ internal sealed record ConnectionDescription(
     SpiffeId? SourceIdentity,
     SpiffeId? DestinationIdentity,
     string? SourceWorkloadUid,
-    string? DestinationWorkloadUid);
+    string? DestinationWorkloadUid,
+    string? DestinationNamespace = null);
