@@ -82,24 +82,26 @@ public static class HboneTls
 
     /// <summary>
     /// The reason a handshake failed, for logs and error responses: our own rejection reason if our side
-    /// refused the peer's certificate, else the innermost message (e.g. the TLS alert the peer sent).
+    /// refused the peer's certificate (<see cref="TlsPeerRejectedException"/>), else the exception's message
+    /// with its innermost cause, and a hint when the peer just closed the connection (which is what a peer
+    /// that rejected our certificate does).
     /// </summary>
     public static string DescribeFailure(Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
+        Exception innermost = exception;
         for (Exception? e = exception; e is not null; e = e.InnerException)
         {
             if (e is TlsPeerRejectedException)
             {
                 return e.Message;
             }
+            innermost = e;
         }
-        Exception innermost = exception;
-        while (innermost.InnerException is not null)
-        {
-            innermost = innermost.InnerException;
-        }
-        return ReferenceEquals(innermost, exception) ? exception.Message : $"{exception.Message} ({innermost.Message})";
+        string message = ReferenceEquals(innermost, exception) ? exception.Message : $"{exception.Message} ({innermost.Message})";
+        return exception is IOException or System.Net.Sockets.SocketException
+            ? $"TLS connection closed by the peer: {message} (the peer may have rejected our certificate; see its log)"
+            : $"TLS handshake failed: {message}";
     }
 
     // Chain to the mesh bundle only, never the system store; no revocation (the mesh has no CRL/OCSP,

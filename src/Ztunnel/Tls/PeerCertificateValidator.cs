@@ -72,15 +72,14 @@ internal sealed class PeerCertificateValidator
         {
             return $"{who} could not be verified (no chain was built)";
         }
-        DateTime now = DateTime.Now;
+        DateTime now = DateTime.Now; // X509Certificate2.NotBefore/NotAfter are local times
         // Walk leaf-first so the message names the certificate that is actually wrong.
-        foreach (X509ChainElement element in chain.ChainElements)
+        X509ChainElementCollection elements = chain.ChainElements;
+        for (int i = 0; i < elements.Count; i++)
         {
-            X509Certificate2 cert = element.Certificate;
-            string name = ReferenceEquals(element, chain.ChainElements[0]) || cert.RawData.AsSpan().SequenceEqual(leaf.RawData)
-                ? who
-                : $"{who}: its issuer '{cert.Subject}'";
-            foreach (X509ChainStatus status in element.ChainElementStatus)
+            X509Certificate2 cert = elements[i].Certificate;
+            string name = i == 0 ? who : $"{who}: its issuer '{cert.Subject}'";
+            foreach (X509ChainStatus status in elements[i].ChainElementStatus)
             {
                 switch (status.Status)
                 {
