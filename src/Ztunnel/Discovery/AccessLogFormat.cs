@@ -1,7 +1,7 @@
 namespace Ztunnel.Discovery;
 
 /// <summary>How the access log line for a closed connection is written.</summary>
-public enum AccessLogFormat
+internal enum AccessLogFormat
 {
     /// <summary>key=value pairs, one line per connection (the default, easy to read and grep).</summary>
     Text,

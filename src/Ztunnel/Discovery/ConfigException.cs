@@ -1,7 +1,7 @@
 namespace Ztunnel.Discovery;
 
 /// <summary>A configuration file that cannot be used; <see cref="Errors"/> lists every problem found.</summary>
-public sealed class ConfigException : Exception
+internal sealed class ConfigException : Exception
 {
     public ConfigException(IReadOnlyList<ConfigDiagnostic> errors)
         : base(string.Join(Environment.NewLine, errors))

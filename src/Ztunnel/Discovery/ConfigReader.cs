@@ -23,6 +23,10 @@ internal sealed class ConfigReader(string source)
 
     public void Warn(YamlNode node, string path, string message) => _warnings.Add(new(Source, Line(node), path, message));
 
+    public void Error(ConfigDiagnostic diagnostic) => _errors.Add(diagnostic);
+
+    public void Warn(ConfigDiagnostic diagnostic) => _warnings.Add(diagnostic);
+
     public static int Line(YamlNode node) => checked((int)node.Start.Line);
 
     public static string Child(string path, string key) => path.Length == 0 ? key : $"{path}.{key}";

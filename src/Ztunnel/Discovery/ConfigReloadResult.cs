@@ -4,7 +4,7 @@ namespace Ztunnel.Discovery;
 /// The outcome of (re)loading the local configuration file: the new configuration, or the errors
 /// that made the daemon keep its previous state.
 /// </summary>
-public sealed record ConfigReloadResult(string Source, LocalConfig? Config, IReadOnlyList<ConfigDiagnostic> Errors)
+internal sealed record ConfigReloadResult(string Source, LocalConfig? Config, IReadOnlyList<ConfigDiagnostic> Errors)
 {
     public bool Succeeded => Config is not null;
 }

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace Ztunnel.Discovery;
 
 /// <summary>The daemon's own settings from the local configuration file (defaults as in docs/config.md).</summary>
-public sealed record DaemonSettings
+internal sealed record DaemonSettings
 {
     public const string DefaultTrustDomain = "cluster.local";
     public const string DefaultRegistrationSocket = "/var/run/ztunnel/cni.sock";

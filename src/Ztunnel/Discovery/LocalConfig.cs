@@ -5,4 +5,4 @@ namespace Ztunnel.Discovery;
 /// <param name="Settings">The daemon settings.</param>
 /// <param name="State">The mesh state (workloads, services, policies) the file describes.</param>
 /// <param name="Warnings">Problems that did not stop loading (unknown keys), each with file and line.</param>
-public sealed record LocalConfig(string Source, DaemonSettings Settings, MeshState State, IReadOnlyList<ConfigDiagnostic> Warnings);
+internal sealed record LocalConfig(string Source, DaemonSettings Settings, MeshState State, IReadOnlyList<ConfigDiagnostic> Warnings);

@@ -73,7 +73,7 @@ internal static partial class LocalConfigLoader
         var settings = ReadSettings(reader, root, baseDirectory);
         var workloads = ReadWorkloads(reader, root, settings.TrustDomain);
         var services = ReadServices(reader, root, workloads);
-        var policies = ReadPolicies(reader, root, baseDirectory, settings);
+        var policies = ReadPolicies(reader, root, text, baseDirectory, settings);
 
         if (reader.Errors.Count > 0)
         {

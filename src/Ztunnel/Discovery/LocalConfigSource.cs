@@ -8,7 +8,7 @@ namespace Ztunnel.Discovery;
 /// swap are seen, not only in-place writes), events are debounced, and the file is reloaded when its
 /// content changed. A bad file is reported and the previous state kept.
 /// </summary>
-public sealed class LocalConfigSource : IDisposable
+internal sealed class LocalConfigSource : IDisposable
 {
     private readonly string _path;
     private readonly string _fullPath;

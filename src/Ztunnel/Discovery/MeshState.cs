@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Net;
+using Ztunnel.Authorization;
 
 namespace Ztunnel.Discovery;
 
@@ -8,20 +9,20 @@ namespace Ztunnel.Discovery;
 /// authorization policies, indexed for the per-connection lookups of the proxy paths. A new snapshot
 /// is built and swapped in whole (<see cref="StateStore"/>), so readers never see a half-applied update.
 /// </summary>
-public sealed class MeshState
+internal sealed class MeshState
 {
     private readonly FrozenDictionary<IPAddress, Workload> _workloadsByAddress;
     private readonly FrozenDictionary<string, Workload> _workloadsByUid;
     private readonly FrozenDictionary<IPAddress, Service> _servicesByVip;
     private readonly FrozenDictionary<string, Service[]> _servicesByWorkloadUid;
 
-    public static MeshState Empty { get; } = new([], [], PolicySetPlaceholder.Empty);
+    public static MeshState Empty { get; } = new([], [], PolicySet.Empty);
 
     /// <summary>
     /// Builds the indexes. The inputs must already be valid (see <see cref="LocalConfigLoader"/>):
     /// duplicate uids, addresses or VIPs throw <see cref="ArgumentException"/>.
     /// </summary>
-    public MeshState(IReadOnlyList<Workload> workloads, IReadOnlyList<Service> services, PolicySetPlaceholder policies)
+    public MeshState(IReadOnlyList<Workload> workloads, IReadOnlyList<Service> services, PolicySet policies)
     {
         ArgumentNullException.ThrowIfNull(workloads);
         ArgumentNullException.ThrowIfNull(services);
@@ -79,7 +80,7 @@ public sealed class MeshState
 
     public IReadOnlyList<Workload> Workloads { get; }
     public IReadOnlyList<Service> Services { get; }
-    public PolicySetPlaceholder Policies { get; }
+    public PolicySet Policies { get; }
 
     /// <summary>The workload that owns <paramref name="address"/> (IPv4-mapped IPv6 is treated as IPv4).</summary>
     public Workload? FindWorkload(IPAddress address) =>

@@ -3,7 +3,7 @@ using System.Net;
 namespace Ztunnel.Discovery;
 
 /// <summary>A Kubernetes-style service: virtual IPs and ports in front of a set of workload endpoints.</summary>
-public sealed record Service
+internal sealed record Service
 {
     public required string Name { get; init; }
     public required string Namespace { get; init; }

@@ -6,7 +6,7 @@ namespace Ztunnel.Discovery;
 /// One backend of a service: a workload (by uid), optionally the one of its addresses to use,
 /// whether it is ready, and its share of new connections relative to the other endpoints.
 /// </summary>
-public sealed record ServiceEndpoint
+internal sealed record ServiceEndpoint
 {
     public required string WorkloadUid { get; init; }
 

@@ -6,7 +6,7 @@ namespace Ztunnel.Discovery;
 /// Chooses the backend for a connection to a service VIP (DESIGN §5): a healthy endpoint, at random,
 /// weighted by <see cref="ServiceEndpoint.Weight"/>. No allocation besides the result.
 /// </summary>
-public sealed class ServiceEndpointPicker
+internal sealed class ServiceEndpointPicker
 {
     private readonly Random _random;
 

@@ -4,7 +4,7 @@ namespace Ztunnel.Discovery;
 /// Holds the current <see cref="MeshState"/>. Readers take <see cref="Current"/> once per connection and
 /// use that snapshot throughout; writers (a discovery source) publish whole new snapshots.
 /// </summary>
-public sealed class StateStore
+internal sealed class StateStore
 {
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _publishLock = new();

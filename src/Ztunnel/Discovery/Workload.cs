@@ -4,7 +4,7 @@ using Ztunnel.Tls;
 namespace Ztunnel.Discovery;
 
 /// <summary>A pod (or VM) as the daemon sees it: who it is, where it runs and how to reach it.</summary>
-public sealed record Workload
+internal sealed record Workload
 {
     public required string Uid { get; init; }
     public required string Name { get; init; }

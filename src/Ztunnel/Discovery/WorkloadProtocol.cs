@@ -1,7 +1,7 @@
 namespace Ztunnel.Discovery;
 
 /// <summary>How traffic reaches a workload: through HBONE (it is in the mesh) or as plain TCP.</summary>
-public enum WorkloadProtocol
+internal enum WorkloadProtocol
 {
     /// <summary>Meshed: traffic is tunnelled over mTLS to the workload's node on port 15008.</summary>
     Hbone,

@@ -142,4 +142,23 @@ public sealed class LocalConfigLoaderTests
 
         e.Errors.ShouldHaveSingleItem().ToString().ShouldBe("c.yaml:1: policyPaths[0]: 'nowhere.yaml' does not exist (resolved to /tmp/nowhere.yaml)");
     }
+
+    [Fact]
+    public void InlinePolicyText_KeepsItsLineAndColumn_ForThePolicyLoader()
+    {
+        string yaml = "nodeName: n\npolicies:\n  - kind: A\n    metadata:\n      name: x\n  - {kind: B}\n";
+        var stream = new YamlDotNet.RepresentationModel.YamlStream();
+        stream.Load(new StringReader(yaml));
+        var list = (YamlDotNet.RepresentationModel.YamlSequenceNode)((YamlDotNet.RepresentationModel.YamlMappingNode)stream.Documents[0].RootNode)["policies"];
+
+        foreach (var item in list.Children)
+        {
+            var again = new YamlDotNet.RepresentationModel.YamlStream();
+            again.Load(new StringReader(LocalConfigLoader.SliceAtSamePosition(yaml, item)));
+            var reparsed = (YamlDotNet.RepresentationModel.YamlMappingNode)again.Documents.ShouldHaveSingleItem().RootNode;
+            reparsed.Start.Line.ShouldBe(item.Start.Line);
+            reparsed.Start.Column.ShouldBe(item.Start.Column);
+            reparsed.Children.Count.ShouldBe(((YamlDotNet.RepresentationModel.YamlMappingNode)item).Children.Count);
+        }
+    }
 }

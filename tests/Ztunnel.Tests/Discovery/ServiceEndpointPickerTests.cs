@@ -1,3 +1,4 @@
+using Ztunnel.Authorization;
 using System.Net;
 using Ztunnel.Discovery;
 
@@ -17,7 +18,7 @@ public sealed class ServiceEndpointPickerTests
             Ports = [new ServicePort(80, 8080)],
             Endpoints = endpoints,
         };
-        var state = new MeshState([W("a", "10.0.0.1"), W("b", "10.0.0.2"), W("c", "10.0.0.3")], [service], PolicySetPlaceholder.Empty);
+        var state = new MeshState([W("a", "10.0.0.1"), W("b", "10.0.0.2"), W("c", "10.0.0.3")], [service], PolicySet.Empty);
         return (state, service);
     }
 

@@ -1,3 +1,4 @@
+using Ztunnel.Authorization;
 using System.Net;
 using Ztunnel.Discovery;
 
@@ -10,7 +11,7 @@ public sealed class StateStoreTests
     {
         var store = new StateStore();
         var first = store.Current;
-        var next = new MeshState([new Workload { Uid = "a", Name = "a", Namespace = "ns", Addresses = [IPAddress.Parse("10.0.0.1")] }], [], PolicySetPlaceholder.Empty);
+        var next = new MeshState([new Workload { Uid = "a", Name = "a", Namespace = "ns", Addresses = [IPAddress.Parse("10.0.0.1")] }], [], PolicySet.Empty);
         MeshStateChangedEventArgs? seen = null;
         store.Changed += (_, e) => seen = e;
 
@@ -27,7 +28,7 @@ public sealed class StateStoreTests
     [Fact]
     public void FindWorkload_ByIPv4MappedAddress_FindsIPv4Workload()
     {
-        var state = new MeshState([new Workload { Uid = "a", Name = "a", Namespace = "ns", Addresses = [IPAddress.Parse("10.0.0.1")] }], [], PolicySetPlaceholder.Empty);
+        var state = new MeshState([new Workload { Uid = "a", Name = "a", Namespace = "ns", Addresses = [IPAddress.Parse("10.0.0.1")] }], [], PolicySet.Empty);
 
         state.FindWorkload(IPAddress.Parse("::ffff:10.0.0.1"))!.Uid.ShouldBe("a");
         state.FindWorkloadByUid("a")!.Name.ShouldBe("a");
