@@ -5,6 +5,8 @@ namespace Ztunnel.Capture.Registration;
 /// <summary>
 /// The pods registered on this node and their state. Adds and deletes are serialized: they are rare
 /// (pod churn), and running two setups of one netns at once would race on its iptables rules.
+/// The registrations are saved to a file after every change, so a restarted daemon picks its pods up
+/// again without waiting for the runtime to re-send them (DESIGN §3: restart is idempotent).
 /// </summary>
 public sealed partial class PodRegistry : IAsyncDisposable
 {
@@ -14,10 +16,68 @@ public sealed partial class PodRegistry : IAsyncDisposable
     private readonly Dictionary<string, PodStatus> _pods = new(StringComparer.Ordinal);
     private readonly Lock _podsLock = new();
 
-    public PodRegistry(IPodLifecycle lifecycle, ILogger<PodRegistry> logger)
+    private readonly string? _statePath;
+
+    public PodRegistry(IPodLifecycle lifecycle, ILogger<PodRegistry> logger, string? statePath = null)
     {
         _lifecycle = lifecycle;
         _logger = logger;
+        _statePath = statePath;
+    }
+
+    /// <summary>
+    /// Re-registers the pods saved by a previous run whose network namespace still exists. Returns how
+    /// many were set up again. A missing or unreadable state file means nothing to restore.
+    /// </summary>
+    public async Task<int> RestoreAsync(CancellationToken cancellationToken)
+    {
+        if (_statePath is null || !File.Exists(_statePath))
+        {
+            return 0;
+        }
+        IReadOnlyList<PodRegistration>? saved;
+        try
+        {
+            await using FileStream file = File.OpenRead(_statePath);
+            saved = await System.Text.Json.JsonSerializer.DeserializeAsync(file, RegistrationJsonContext.Default.IReadOnlyListPodRegistration, cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException or UnauthorizedAccessException)
+        {
+            LogRestoreFailed(_statePath, ex.Message);
+            return 0;
+        }
+        int restored = 0;
+        // Until every saved pod was tried, the file stays as it is: a crash mid-restore loses nothing.
+        _restoring = true;
+        try
+        {
+            restored = await RestoreEachAsync(saved ?? [], cancellationToken);
+        }
+        finally
+        {
+            _restoring = false;
+        }
+        await SaveAsync(cancellationToken);
+        return restored;
+    }
+
+    private bool _restoring;
+
+    private async Task<int> RestoreEachAsync(IReadOnlyList<PodRegistration> saved, CancellationToken cancellationToken)
+    {
+        int restored = 0;
+        foreach (PodRegistration pod in saved)
+        {
+            if (pod.Validate() is not null || !File.Exists(pod.Netns))
+            {
+                continue; // The pod went away while the daemon was down.
+            }
+            if ((await AddAsync(pod, cancellationToken)).State == PodState.Ready)
+            {
+                restored++;
+            }
+        }
+        return restored;
     }
 
     /// <summary>Raised after any pod changed state (for readiness and gauges).</summary>
@@ -54,7 +114,9 @@ public sealed partial class PodRegistry : IAsyncDisposable
                 return Set(new PodStatus(pod, PodState.Failed, ex.Message));
             }
             LogPodAdded(pod, pod.Netns, pod.Ips);
-            return Set(new PodStatus(pod, PodState.Ready, null));
+            PodStatus ready = Set(new PodStatus(pod, PodState.Ready, null));
+            await SaveAsync(cancellationToken);
+            return ready;
         }
         finally
         {
@@ -80,6 +142,7 @@ public sealed partial class PodRegistry : IAsyncDisposable
             }
             LogPodRemoved(status.Pod);
             Changed?.Invoke();
+            await SaveAsync(cancellationToken);
             return true;
         }
         finally
@@ -106,14 +169,41 @@ public sealed partial class PodRegistry : IAsyncDisposable
         }
     }
 
-    /// <summary>Tears every pod down (daemon shutdown). Rules are removed so no pod is left captured by a dead daemon.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Forgets the pods without tearing them down. On daemon shutdown the capture rules stay in place on
+    /// purpose: a pod whose daemon is restarting fails closed (no connections) rather than open (plaintext).
+    /// </summary>
+    public ValueTask DisposeAsync()
     {
+        _mutation.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    // Write-then-rename: a crash mid-write leaves the previous file, never a torn one.
+    private async Task SaveAsync(CancellationToken cancellationToken)
+    {
+        if (_statePath is null || _restoring)
+        {
+            return;
+        }
+        var pods = new List<PodRegistration>();
         foreach (PodStatus status in List())
         {
-            await RemoveAsync(status.Pod.Uid, CancellationToken.None);
+            pods.Add(status.Pod);
         }
-        _mutation.Dispose();
+        try
+        {
+            string temporary = _statePath + ".tmp";
+            await using (FileStream file = File.Create(temporary))
+            {
+                await System.Text.Json.JsonSerializer.SerializeAsync(file, pods, RegistrationJsonContext.Default.ListPodRegistration, cancellationToken);
+            }
+            File.Move(temporary, _statePath, overwrite: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogSaveFailed(_statePath, ex.Message);
+        }
     }
 
     private PodStatus Set(PodStatus status)
@@ -147,6 +237,12 @@ public sealed partial class PodRegistry : IAsyncDisposable
 
     [LoggerMessage(EventId = 302, Level = LogLevel.Error, Message = "Pod {Pod} could not be set up: {Reason}")]
     private partial void LogPodFailed(PodRegistration pod, string reason);
+
+    [LoggerMessage(EventId = 304, Level = LogLevel.Warning, Message = "Cannot restore pods from {Path}: {Reason}")]
+    private partial void LogRestoreFailed(string path, string reason);
+
+    [LoggerMessage(EventId = 305, Level = LogLevel.Warning, Message = "Cannot save pods to {Path}: {Reason}; a restart will wait for the runtime to re-register them")]
+    private partial void LogSaveFailed(string path, string reason);
 
     [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "Pod {Pod} teardown incomplete: {Reason}")]
     private partial void LogPodStopFailed(PodRegistration pod, string reason);

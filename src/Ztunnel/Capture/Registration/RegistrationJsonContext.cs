@@ -7,6 +7,8 @@ namespace Ztunnel.Capture.Registration;
 [JsonSerializable(typeof(PodRegistration))]
 [JsonSerializable(typeof(PodStatus))]
 [JsonSerializable(typeof(IReadOnlyList<PodStatus>))]
+[JsonSerializable(typeof(IReadOnlyList<PodRegistration>))]
+[JsonSerializable(typeof(List<PodRegistration>))]
 [JsonSerializable(typeof(ApiError))]
 internal sealed partial class RegistrationJsonContext : JsonSerializerContext
 {

@@ -1,0 +1,112 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Ztunnel.Capture;
+using Ztunnel.Discovery;
+using Ztunnel.Hbone;
+
+namespace Ztunnel.Proxy;
+
+/// <summary>
+/// The outbound path (DESIGN §5): a connection an app opened, captured on 15001 in its pod. A service
+/// VIP becomes one healthy endpoint; a meshed destination is reached over HBONE with the pod's identity;
+/// anything else is passed through as plain TCP from the pod's netns (marked, so not captured again).
+/// </summary>
+internal sealed class OutboundProxy
+{
+    private readonly ProxyContext _context;
+    private readonly IOutboundTunnels _tunnels;
+    private readonly ILogger _logger;
+
+    public OutboundProxy(ProxyContext context, IOutboundTunnels tunnels)
+    {
+        _context = context;
+        _tunnels = tunnels;
+        _logger = context.LoggerFactory.CreateLogger<OutboundProxy>();
+    }
+
+    public Task AcceptLoopAsync(EnrolledPod pod, Socket listener, CancellationToken stopping) =>
+        PodSockets.AcceptLoopAsync(listener, accepted => HandleAsync(pod, accepted, stopping), ex => ProxyLog.AcceptFailed(_logger, pod, ex), stopping);
+
+    public async Task HandleAsync(EnrolledPod pod, Socket accepted, CancellationToken stopping)
+    {
+        var client = new SocketTunnelStream(accepted);
+        IPEndPoint original;
+        try
+        {
+            original = SocketOptions.GetOriginalDestination(accepted);
+        }
+        catch (Exception ex) when (ex is CaptureException or SocketException)
+        {
+            ProxyLog.NoOriginalDestination(_logger, pod, ex.Message);
+            client.Reset();
+            return;
+        }
+        var source = (IPEndPoint)accepted.RemoteEndPoint!;
+        if (InpodConfig.IsDaemonPort(original.Port))
+        {
+            ProxyLog.SelfCall(_logger, pod, original);
+            client.Reset();
+            return;
+        }
+
+        MeshState state = _context.State.Current;
+        if (!TryResolve(pod, state, original, out IPEndPoint target, out Workload? workload))
+        {
+            client.Reset();
+            return;
+        }
+
+        TunnelStream upstream;
+        try
+        {
+            upstream = workload is { Protocol: WorkloadProtocol.Hbone }
+                ? await _tunnels.OpenAsync(pod, workload.GetIdentity(_context.TrustDomain), target, source, stopping)
+                : new SocketTunnelStream(await PodSockets.ConnectAsync(_context, pod, target, sourceAddress: null, stopping));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
+        {
+            ProxyLog.OutboundFailed(_logger, pod, source, target, ex.Message);
+            client.Reset();
+            return;
+        }
+
+        var description = new ConnectionDescription(
+            ConnectionDirection.Outbound, source, target, pod.Identity,
+            workload is { Protocol: WorkloadProtocol.Hbone } ? workload.GetIdentity(_context.TrustDomain) : null,
+            pod.Uid, workload?.Uid, workload?.Namespace);
+        await ProxiedConnection.RelayAsync(_context, description, client, upstream, _logger, stopping);
+    }
+
+    /// <summary>
+    /// Where the connection really goes: a service VIP resolves to a healthy endpoint's workload and
+    /// target port; any other address is taken as it is (a workload we know, or the outside world).
+    /// </summary>
+    private bool TryResolve(EnrolledPod pod, MeshState state, IPEndPoint original, out IPEndPoint target, out Workload? workload)
+    {
+        if (state.FindService(original.Address, original.Port) is ({ } service, _))
+        {
+            ServiceDestination? picked = _context.EndpointPicker.Pick(state, service, original.Port);
+            if (picked is null)
+            {
+                ProxyLog.NoHealthyEndpoint(_logger, pod, $"{service.Namespace}/{service.Name}", original.Port);
+                target = original;
+                workload = null;
+                return false;
+            }
+            target = picked.Target;
+            workload = picked.Workload;
+        }
+        else
+        {
+            target = original;
+            workload = state.FindWorkload(original.Address);
+        }
+        if (InpodConfig.IsDaemonPort(target.Port))
+        {
+            ProxyLog.SelfCall(_logger, pod, target);
+            return false;
+        }
+        return true;
+    }
+}
