@@ -48,6 +48,7 @@ public sealed partial class Http2ClientConnection : IAsyncDisposable
     private bool _shuttingDown;
     private bool _closed;
     private Exception? _closeReason;
+    private int _transportDisposed;
 
     private Http2ClientConnection(Stream transport, TimeProvider time, ILogger logger)
     {
@@ -193,9 +194,10 @@ public sealed partial class Http2ClientConnection : IAsyncDisposable
 
     private async Task MonitorAsync()
     {
-        await _readLoop.ConfigureAwait(false);
         await _writeLoop.ConfigureAwait(false);
+        // The write loop ends only after the connection closed and its last frames are out.
         await DisposeTransportAsync().ConfigureAwait(false);
+        await _readLoop.ConfigureAwait(false);
         if (_pingTimer is { } timer)
         {
             await timer.DisposeAsync().ConfigureAwait(false);
@@ -260,24 +262,9 @@ public sealed partial class Http2ClientConnection : IAsyncDisposable
     /// <summary>Closes the connection: GOAWAY with <paramref name="goAwayCode"/> if given, every stream fails.</summary>
     private void Abort(Exception reason, Http2ErrorCode? goAwayCode)
     {
-        bool brokenTransport;
         lock (_sync)
         {
-            if (_closed)
-            {
-                return;
-            }
             AbortLocked(reason, goAwayCode);
-            brokenTransport = goAwayCode is null;
-        }
-        if (brokenTransport)
-        {
-            // Nothing more can be sent: close now so a write loop blocked on the network wakes up.
-            _ = DisposeTransportAsync();
-        }
-        else
-        {
-            _ = DisposeTransportAfterGraceAsync();
         }
     }
 
@@ -305,6 +292,9 @@ public sealed partial class Http2ClientConnection : IAsyncDisposable
         _output.Complete();
         WakeAllWritersLocked();
         _peerSettingsReceived.TrySetException(error);
+        // With a GOAWAY to deliver, the write loop closes the transport once it is out (bounded by a grace
+        // period); with a broken transport nothing more can be sent, so close it now to wake both loops.
+        _ = goAwayCode is null ? Task.Run(DisposeTransportAsync) : DisposeTransportAfterGraceAsync();
     }
 
     private async Task DisposeTransportAfterGraceAsync()
@@ -318,8 +308,6 @@ public sealed partial class Http2ClientConnection : IAsyncDisposable
         }
         await DisposeTransportAsync().ConfigureAwait(false);
     }
-
-    private int _transportDisposed;
 
     private async Task DisposeTransportAsync()
     {

@@ -22,4 +22,16 @@ internal static partial class Http2Log
 
     [LoggerMessage(EventId = 2105, Level = LogLevel.Error, Message = "HTTP/2 client internal error; sending GOAWAY INTERNAL_ERROR")]
     public static partial void InternalError(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2110, Level = LogLevel.Debug, Message = "HBONE pool: new connection for {Key} ({Count} now)")]
+    public static partial void ConnectionDialled(ILogger logger, HbonePoolKey key, int count);
+
+    [LoggerMessage(EventId = 2111, Level = LogLevel.Warning, Message = "HBONE pool: dial for {Key} failed: {Reason}")]
+    public static partial void DialFailed(ILogger logger, HbonePoolKey key, string reason);
+
+    [LoggerMessage(EventId = 2112, Level = LogLevel.Debug, Message = "HBONE pool: closing a connection idle for the idle timeout")]
+    public static partial void IdleConnectionClosed(ILogger logger);
+
+    [LoggerMessage(EventId = 2113, Level = LogLevel.Debug, Message = "HBONE pool: stream for {Key} refused ({Reason}); retrying on another connection")]
+    public static partial void StreamRetried(ILogger logger, HbonePoolKey key, string reason);
 }

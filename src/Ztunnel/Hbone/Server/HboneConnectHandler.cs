@@ -65,8 +65,10 @@ internal sealed partial class HboneConnectHandler
         try
         {
             context.Response.StatusCode = StatusCodes.Status200OK;
-            // Sends HEADERS (:status 200) now, without END_STREAM: the tunnel is open.
+            // HEADERS (:status 200) without END_STREAM: the tunnel is open. StartAsync only queues the
+            // headers; the flush puts them on the wire before the first byte from the app.
             await context.Response.StartAsync(aborted);
+            await context.Response.BodyWriter.FlushAsync(aborted);
         }
         catch (Exception e) when (aborted.IsCancellationRequested || e is IOException or OperationCanceledException)
         {
