@@ -14,8 +14,7 @@ namespace Ztunnel.Tls;
 public static class HboneTls
 {
     /// <summary>The only cipher suites HBONE negotiates (Istio ztunnel's set minus ChaCha20).</summary>
-    // CipherSuitesPolicy is not supported on Windows (the daemon is Linux-only; Windows gets SChannel defaults).
-    private static readonly CipherSuitesPolicy? _cipherSuites = OperatingSystem.IsWindows() ? null : new(
+    private static readonly CipherSuitesPolicy _cipherSuites = new(
     [
         TlsCipherSuite.TLS_AES_128_GCM_SHA256,
         TlsCipherSuite.TLS_AES_256_GCM_SHA384,
