@@ -137,6 +137,10 @@ internal sealed partial class PodLifecycle : IPodLifecycle, IAsyncDisposable
         {
             return;
         }
+        if (removeRules)
+        {
+            await pod.CloseConnectionsAsync();
+        }
         await pod.DisposeAsync();
         await _tunnels.ReleaseAsync(pod);
         _certificates.Release(pod.Identity);

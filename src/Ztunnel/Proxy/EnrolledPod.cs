@@ -15,6 +15,7 @@ internal sealed class EnrolledPod : IAsyncDisposable
     private readonly List<Socket> _listeners = [];
     private readonly List<IAsyncDisposable> _resources = [];
     private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _removed = new();
     private readonly List<Task> _acceptLoops = [];
 
     public EnrolledPod(PodRegistration registration, SpiffeId identity, IReadOnlyList<IPAddress> addresses)
@@ -30,8 +31,17 @@ internal sealed class EnrolledPod : IAsyncDisposable
     public SpiffeId Identity { get; }
     public IReadOnlyList<IPAddress> Addresses { get; }
 
-    /// <summary>Cancelled when the pod is being removed: its accept loops stop.</summary>
+    /// <summary>Cancelled when the pod's listeners close (pod removed, or daemon shutting down): accept loops stop.</summary>
     public CancellationToken Stopping => _stopping.Token;
+
+    /// <summary>
+    /// Cancelled only when the pod itself is removed: its live connections are cut. On daemon shutdown
+    /// they are drained instead (see <see cref="ConnectionTracker.DrainAsync"/>).
+    /// </summary>
+    public CancellationToken Removed => _removed.Token;
+
+    /// <summary>Cuts the pod's live connections (the pod was deleted).</summary>
+    public Task CloseConnectionsAsync() => _removed.CancelAsync();
 
     public bool HasAddress(IPAddress address)
     {
@@ -87,7 +97,7 @@ internal sealed class EnrolledPod : IAsyncDisposable
         {
             await _resources[i].DisposeAsync();
         }
-        _stopping.Dispose();
+        // The token sources are not disposed: connections still running may look at their tokens.
     }
 
     public override string ToString() => Registration.ToString();

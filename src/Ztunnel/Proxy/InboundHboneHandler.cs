@@ -68,15 +68,15 @@ internal sealed class InboundHboneHandler : IHboneRequestHandler
             ProxyLog.InboundFailed(_logger, pod, source, target, ex.Message);
             return HboneAcceptResult.Reject(HboneStatus.ServiceUnavailable, $"connect to {target} failed: {ex.Message}");
         }
-        return HboneAcceptResult.Accept(new Session(this, description, new SocketTunnelStream(app), pod.Stopping));
+        return HboneAcceptResult.Accept(new Session(this, description, new SocketTunnelStream(app), pod.Removed));
     }
 
     /// <summary>An accepted tunnel: relays between it and the app connection prepared in AcceptAsync.</summary>
-    private sealed class Session(InboundHboneHandler owner, ConnectionDescription description, SocketTunnelStream app, CancellationToken podStopping) : IHboneSession
+    private sealed class Session(InboundHboneHandler owner, ConnectionDescription description, SocketTunnelStream app, CancellationToken podRemoved) : IHboneSession
     {
         public async Task RunAsync(TunnelStream tunnel, CancellationToken cancellationToken)
         {
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, podStopping);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, podRemoved);
             await ProxiedConnection.RelayAsync(owner._context, description, tunnel, app, owner._logger, linked.Token);
         }
 

@@ -26,7 +26,7 @@ internal sealed class OutboundProxy
     }
 
     public Task AcceptLoopAsync(EnrolledPod pod, Socket listener, CancellationToken stopping) =>
-        PodSockets.AcceptLoopAsync(listener, accepted => HandleAsync(pod, accepted, stopping), ex => ProxyLog.AcceptFailed(_logger, pod, ex), stopping);
+        PodSockets.AcceptLoopAsync(listener, accepted => HandleAsync(pod, accepted, pod.Removed), ex => ProxyLog.AcceptFailed(_logger, pod, ex), stopping);
 
     public async Task HandleAsync(EnrolledPod pod, Socket accepted, CancellationToken stopping)
     {
