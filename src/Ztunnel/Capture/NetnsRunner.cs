@@ -59,7 +59,8 @@ internal sealed class NetnsRunner : IDisposable
     /// <summary>
     /// A listening TCP socket (backlog 1024) in the pod netns: SO_MARK <paramref name="mark"/> (0 = none)
     /// and, when <paramref name="transparent"/>, IP_TRANSPARENT so it accepts TPROXY-diverted connections
-    /// whose local endpoint is the original destination.
+    /// whose local endpoint is the original destination. A <c>[::]</c> bind is dual-stack: one listener
+    /// takes IPv4 (as <c>::ffff:a.b.c.d</c>) and IPv6 connections.
     /// </summary>
     public Task<Socket> CreateListenerAsync(string netnsPath, IPEndPoint bind, bool transparent, uint mark) =>
         RunAsync(netnsPath, () =>
@@ -74,6 +75,11 @@ internal sealed class NetnsRunner : IDisposable
                 if (transparent)
                 {
                     SocketOptions.SetTransparent(socket);
+                }
+                if (bind.Address.Equals(IPAddress.IPv6Any))
+                {
+                    // [::] serves both families, whatever the pod's net.ipv6.bindv6only says.
+                    socket.DualMode = true;
                 }
                 // A restarted daemon re-binds while the old listener's connections sit in TIME_WAIT.
                 socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
