@@ -36,7 +36,8 @@ internal sealed class NetnsRunner : IDisposable
     /// </summary>
     public Task<T> RunAsync<T>(string netnsPath, Func<T> action)
     {
-        // Continuations must not run on the runner thread: it is the one that enters other namespaces.
+        // Completed only after the thread is home again, and continuations go to the thread pool: the
+        // pool may start a new worker from the thread that queues work, and it must not be born in a pod.
         var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         T? result = default;
         Post(new Work(
