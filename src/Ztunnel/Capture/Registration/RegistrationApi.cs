@@ -85,7 +85,7 @@ public sealed class RegistrationApi : IAsyncDisposable
 
         if (path == PodsPath && HttpMethods.IsGet(method))
         {
-            await WriteAsync(context, StatusCodes.Status200OK, _registry.List(), RegistrationJsonContext.Default.IReadOnlyListPodStatus);
+            await WriteAsync(context, StatusCodes.Status200OK, _registry.List(), RegistrationJsonContext.Readable.IReadOnlyListPodStatus);
         }
         else if (path == PodsPath && HttpMethods.IsPost(method))
         {
@@ -103,7 +103,7 @@ public sealed class RegistrationApi : IAsyncDisposable
                 }
                 else
                 {
-                    await WriteAsync(context, StatusCodes.Status200OK, status, RegistrationJsonContext.Default.PodStatus);
+                    await WriteAsync(context, StatusCodes.Status200OK, status, RegistrationJsonContext.Readable.PodStatus);
                 }
             }
             else if (HttpMethods.IsDelete(method))
@@ -127,7 +127,7 @@ public sealed class RegistrationApi : IAsyncDisposable
         PodRegistration? pod;
         try
         {
-            pod = await JsonSerializer.DeserializeAsync(context.Request.Body, RegistrationJsonContext.Default.PodRegistration, aborted);
+            pod = await JsonSerializer.DeserializeAsync(context.Request.Body, RegistrationJsonContext.Readable.PodRegistration, aborted);
         }
         catch (JsonException ex)
         {
@@ -147,11 +147,11 @@ public sealed class RegistrationApi : IAsyncDisposable
         }
         PodStatus status = await _registry.AddAsync(pod!, aborted);
         int code = status.State == PodState.Ready ? StatusCodes.Status200OK : StatusCodes.Status500InternalServerError;
-        await WriteAsync(context, code, status, RegistrationJsonContext.Default.PodStatus);
+        await WriteAsync(context, code, status, RegistrationJsonContext.Readable.PodStatus);
     }
 
     private static Task WriteErrorAsync(HttpContext context, int statusCode, string message) =>
-        WriteAsync(context, statusCode, new ApiError(message), RegistrationJsonContext.Default.ApiError);
+        WriteAsync(context, statusCode, new ApiError(message), RegistrationJsonContext.Readable.ApiError);
 
     private static async Task WriteAsync<T>(HttpContext context, int statusCode, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo)
     {
