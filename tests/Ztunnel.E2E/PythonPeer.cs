@@ -12,7 +12,7 @@ public sealed class PythonPeer : IAsyncDisposable
     // Prints "ready", accepts one connection, prints "peer <ip>", answers one line with "echo:<line>".
     private const string ServerScript = """
         import socket, sys
-        s = socket.socket()
+        s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((sys.argv[1], int(sys.argv[2])))
         s.listen(8)

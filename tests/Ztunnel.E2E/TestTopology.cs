@@ -5,8 +5,8 @@ namespace Ztunnel.E2E;
 
 /// <summary>
 /// A node and its pods as real network namespaces: a "node" netns with a bridge <c>br0</c> at
-/// 10.248.S.1/24, and per pod a netns whose <c>eth0</c> (a veth to the bridge) has 10.248.S.(10+i)/24 and a
-/// default route via the node. Every interface is created inside the namespaces, so nothing touches the
+/// 10.248.S.1/24 and fd00:248:S::1/64, and per pod a netns whose <c>eth0</c> (a veth to the bridge) has
+/// 10.248.S.(10+i)/24 and fd00:248:S::(10+i)/64 with default routes via the node. Every interface is created inside the namespaces, so nothing touches the
 /// host's network; Dispose deletes the namespaces (and with them everything in them), also after a failure.
 /// Names are <c>PREFIX-RANDOM-node</c> / <c>PREFIX-RANDOM-podN</c>; give your helper's prefix.
 /// </summary>
@@ -21,7 +21,7 @@ public sealed class TestTopology : IDisposable
     {
         _id = $"{prefix}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";
         _subnet = subnet;
-        Node = new TestNamespace($"{_id}-node", IPAddress.Parse($"10.248.{subnet}.1"));
+        Node = new TestNamespace($"{_id}-node", IPAddress.Parse($"10.248.{subnet}.1"), IPAddress.Parse($"fd00:248:{subnet}::1"));
     }
 
     public TestNamespace Node { get; }
@@ -52,7 +52,7 @@ public sealed class TestTopology : IDisposable
     public async Task<TestNamespace> AddPodAsync()
     {
         int index = _pods.Count;
-        var pod = new TestNamespace($"{_id}-pod{index}", IPAddress.Parse($"10.248.{_subnet}.{10 + index}"));
+        var pod = new TestNamespace($"{_id}-pod{index}", IPAddress.Parse($"10.248.{_subnet}.{10 + index}"), IPAddress.Parse($"fd00:248:{_subnet}::{10 + index}"));
         await ProcessRunner.CheckedAsync("ip", "netns", "add", pod.Name);
         _pods.Add(pod);
         string hostSide = $"vpod{index}";
@@ -60,8 +60,11 @@ public sealed class TestTopology : IDisposable
         await ProcessRunner.CheckedAsync("ip", "-n", Node.Name, "link", "set", hostSide, "master", "br0", "up");
         await ProcessRunner.CheckedAsync("ip", "-n", pod.Name, "link", "set", "lo", "up");
         await ProcessRunner.CheckedAsync("ip", "-n", pod.Name, "addr", "add", $"{pod.Address}/24", "dev", "eth0");
+        // nodad: the address is usable at once instead of "tentative" for a second or two.
+        await ProcessRunner.CheckedAsync("ip", "-n", pod.Name, "addr", "add", $"{pod.Address6}/64", "dev", "eth0", "nodad");
         await ProcessRunner.CheckedAsync("ip", "-n", pod.Name, "link", "set", "eth0", "up");
         await ProcessRunner.CheckedAsync("ip", "-n", pod.Name, "route", "add", "default", "via", Node.Address.ToString());
+        await ProcessRunner.CheckedAsync("ip", "-n", pod.Name, "-6", "route", "add", "default", "via", Node.Address6.ToString());
         return pod;
     }
 
@@ -90,6 +93,7 @@ public sealed class TestTopology : IDisposable
         await ProcessRunner.CheckedAsync("ip", "-n", Node.Name, "link", "set", "lo", "up");
         await ProcessRunner.CheckedAsync("ip", "-n", Node.Name, "link", "add", "br0", "type", "bridge");
         await ProcessRunner.CheckedAsync("ip", "-n", Node.Name, "addr", "add", $"{Node.Address}/24", "dev", "br0");
+        await ProcessRunner.CheckedAsync("ip", "-n", Node.Name, "addr", "add", $"{Node.Address6}/64", "dev", "br0", "nodad");
         await ProcessRunner.CheckedAsync("ip", "-n", Node.Name, "link", "set", "br0", "up");
     }
 

@@ -36,7 +36,8 @@ internal sealed class NetnsRunner : IDisposable
     /// </summary>
     public Task<T> RunAsync<T>(string netnsPath, Func<T> action)
     {
-        // Continuations must not run on the runner thread: it is the one that enters other namespaces.
+        // Completed only after the thread is home again, and continuations go to the thread pool: the
+        // pool may start a new worker from the thread that queues work, and it must not be born in a pod.
         var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         T? result = default;
         Post(new Work(
@@ -59,7 +60,8 @@ internal sealed class NetnsRunner : IDisposable
     /// <summary>
     /// A listening TCP socket (backlog 1024) in the pod netns: SO_MARK <paramref name="mark"/> (0 = none)
     /// and, when <paramref name="transparent"/>, IP_TRANSPARENT so it accepts TPROXY-diverted connections
-    /// whose local endpoint is the original destination.
+    /// whose local endpoint is the original destination. A <c>[::]</c> bind is dual-stack: one listener
+    /// takes IPv4 (as <c>::ffff:a.b.c.d</c>) and IPv6 connections.
     /// </summary>
     public Task<Socket> CreateListenerAsync(string netnsPath, IPEndPoint bind, bool transparent, uint mark) =>
         RunAsync(netnsPath, () =>
@@ -74,6 +76,11 @@ internal sealed class NetnsRunner : IDisposable
                 if (transparent)
                 {
                     SocketOptions.SetTransparent(socket);
+                }
+                if (bind.Address.Equals(IPAddress.IPv6Any))
+                {
+                    // [::] serves both families, whatever the pod's net.ipv6.bindv6only says.
+                    socket.DualMode = true;
                 }
                 // A restarted daemon re-binds while the old listener's connections sit in TIME_WAIT.
                 socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
@@ -92,40 +99,49 @@ internal sealed class NetnsRunner : IDisposable
 
     /// <summary>
     /// An unconnected TCP socket in the pod netns with SO_MARK <paramref name="mark"/> (0 = none). With a
-    /// <paramref name="transparentSource"/> it is IP_TRANSPARENT and bound to (that address, port 0), so the
-    /// peer sees the original client's IP; the port given is ignored, because re-using the client's own
-    /// port would collide with the client's connection in the pod's conntrack table. The caller
-    /// ConnectAsync's it from any thread.
+    /// <paramref name="transparentSource"/> it is IP_TRANSPARENT and bound to (that address, a port the
+    /// kernel picks), so the peer sees the original client's IP. The picked port is never the client's own
+    /// (<paramref name="transparentSource"/>'s port): that would give the new connection the same tuple as
+    /// the client's diverted one in the pod's conntrack table, and the two would share a connmark.
+    /// The caller ConnectAsync's it from any thread.
     /// </summary>
     public Task<Socket> CreateConnectingSocketAsync(string netnsPath, AddressFamily family, uint mark, IPEndPoint? transparentSource) =>
         RunAsync(netnsPath, () =>
         {
-            var socket = new Socket(family, SocketType.Stream, ProtocolType.Tcp);
-            try
+            Socket socket = CreateConnecting(netnsPath, family, mark, transparentSource);
+            if (transparentSource is { Port: not 0 } && ((IPEndPoint)socket.LocalEndPoint!).Port == transparentSource.Port)
             {
-                if (mark != 0)
-                {
-                    SocketOptions.SetMark(socket, mark);
-                }
-                if (transparentSource is not null)
-                {
-                    SocketOptions.SetTransparent(socket);
-                    if (family == AddressFamily.InterNetwork)
-                    {
-                        SocketOptions.SetBindAddressNoPort(socket);
-                    }
-                    socket.Bind(new IPEndPoint(transparentSource.Address, 0));
-                }
-                return socket;
+                // Keep the first socket (and so its port) until the second one has another port.
+                using Socket clash = socket;
+                socket = CreateConnecting(netnsPath, family, mark, transparentSource);
             }
-            catch (Exception ex)
-            {
-                socket.Dispose();
-                throw ex is CaptureException
-                    ? ex
-                    : new CaptureException($"cannot create a socket from {transparentSource?.Address.ToString() ?? "the pod"} in netns '{netnsPath}': {ex.Message}", ex);
-            }
+            return socket;
         });
+
+    private static Socket CreateConnecting(string netnsPath, AddressFamily family, uint mark, IPEndPoint? transparentSource)
+    {
+        var socket = new Socket(family, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (mark != 0)
+            {
+                SocketOptions.SetMark(socket, mark);
+            }
+            if (transparentSource is not null)
+            {
+                SocketOptions.SetTransparent(socket);
+                socket.Bind(new IPEndPoint(transparentSource.Address, 0));
+            }
+            return socket;
+        }
+        catch (Exception ex)
+        {
+            socket.Dispose();
+            throw ex is CaptureException
+                ? ex
+                : new CaptureException($"cannot create a socket from {transparentSource?.Address.ToString() ?? "the pod"} in netns '{netnsPath}': {ex.Message}", ex);
+        }
+    }
 
     /// <summary>Finishes queued work and stops the thread.</summary>
     public void Dispose()

@@ -39,13 +39,6 @@ internal static class SocketOptions
     }
 
     /// <summary>
-    /// IP_BIND_ADDRESS_NO_PORT: a bind to (ip, 0) leaves the port to connect(), which can reuse a port
-    /// for different destinations instead of burning one per spoofed source.
-    /// </summary>
-    public static void SetBindAddressNoPort(Socket socket) =>
-        LinuxNative.SetSocketOption(socket.SafeHandle, LinuxNative.SOL_IP, LinuxNative.IP_BIND_ADDRESS_NO_PORT, 1, "IP_BIND_ADDRESS_NO_PORT");
-
-    /// <summary>
     /// The destination the app connected to before our nat OUTPUT REDIRECT sent it to 15001
     /// (SO_ORIGINAL_DST; IP6T_SO_ORIGINAL_DST for IPv6 connections). Fails with a
     /// <see cref="CaptureException"/> (errno ENOENT) when the connection was not NATed.

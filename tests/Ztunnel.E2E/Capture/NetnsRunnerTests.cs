@@ -63,12 +63,28 @@ public sealed class NetnsRunnerTests : IAsyncLifetime
     public async Task CreateConnectingSocketAsync_CarriesMarkAndForeignSource()
     {
         TestNamespace pod = _topology!.Pods[0];
+        var client = new IPEndPoint(_topology.Node.Address, 4242);
 
-        using Socket socket = await _runner.CreateConnectingSocketAsync(pod.Path, AddressFamily.InterNetwork, InpodConfig.DaemonMark, new IPEndPoint(_topology.Node.Address, 4242));
+        using Socket socket = await _runner.CreateConnectingSocketAsync(pod.Path, AddressFamily.InterNetwork, InpodConfig.DaemonMark, client);
 
         SocketOptions.GetMark(socket).ShouldBe(InpodConfig.DaemonMark);
-        // Bound to the foreign address; the port is left to connect() (never the client's own port).
-        socket.LocalEndPoint.ShouldBe(new IPEndPoint(_topology.Node.Address, 0));
+        var local = (IPEndPoint)socket.LocalEndPoint!;
+        local.Address.ShouldBe(client.Address);
+        local.Port.ShouldNotBe(0);
+    }
+
+    [Theory]
+    [InlineData(40000, 40001)]
+    [InlineData(40001, 40000)]
+    public async Task CreateConnectingSocketAsync_NeverPicksTheClientsOwnPort(int clientPort, int expected)
+    {
+        TestNamespace pod = _topology!.Pods[0];
+        // Two ephemeral ports only: whichever the kernel tries first, the client's must be avoided.
+        await TestTopology.ExecAsync(pod, "sysctl", "-q", "-w", "net.ipv4.ip_local_port_range=40000 40001");
+
+        using Socket socket = await _runner.CreateConnectingSocketAsync(pod.Path, AddressFamily.InterNetwork, InpodConfig.DaemonMark, new IPEndPoint(_topology.Node.Address, clientPort));
+
+        ((IPEndPoint)socket.LocalEndPoint!).Port.ShouldBe(expected);
     }
 
     private static IPAddress[] LocalAddresses() =>
