@@ -24,9 +24,6 @@ internal sealed partial class InboundAuthorizer
     /// <summary>Connections denied since start (both inbound paths, including policy re-checks).</summary>
     public long DeniedCount => Interlocked.Read(ref _denied);
 
-    /// <summary>Raised for every deny, with the decision (metrics count them by policy).</summary>
-    public event Action<ConnectionDescription, AuthorizationDecision>? Denied;
-
     public AuthorizationDecision Authorize(MeshState state, ConnectionDescription connection)
     {
         Workload? destination = connection.DestinationWorkloadUid is null ? null : state.FindWorkloadByUid(connection.DestinationWorkloadUid);
@@ -42,7 +39,6 @@ internal sealed partial class InboundAuthorizer
         {
             Interlocked.Increment(ref _denied);
             LogDenied(connection.Source, connection.SourceIdentity, connection.Destination, decision);
-            Denied?.Invoke(connection, decision);
         }
         else if (decision.DryRunAllowed == false)
         {

@@ -55,6 +55,7 @@ internal sealed class InboundHboneHandler : IHboneRequestHandler
         AuthorizationDecision decision = _context.Authorizer.Authorize(state, description);
         if (!decision.Allowed)
         {
+            _context.Observer.Failed(description, ConnectionFailure.Denied, decision.Summary, decision.DecidingPolicy?.ToString());
             return HboneAcceptResult.Reject(HboneStatus.Unauthorized, decision.Summary);
         }
 
@@ -66,6 +67,7 @@ internal sealed class InboundHboneHandler : IHboneRequestHandler
         catch (Exception ex) when (ex is SocketException or TimeoutException or CaptureException)
         {
             ProxyLog.InboundFailed(_logger, pod, source, target, ex.Message);
+            _context.Observer.Failed(description, ConnectionFailure.ConnectFailed, ex.Message, policy: null);
             return HboneAcceptResult.Reject(HboneStatus.ServiceUnavailable, $"connect to {target} failed: {ex.Message}");
         }
         return HboneAcceptResult.Accept(new Session(this, description, new SocketTunnelStream(app), pod.Removed));

@@ -51,6 +51,7 @@ internal sealed class InboundPlaintextProxy
         AuthorizationDecision decision = _context.Authorizer.Authorize(state, description);
         if (!decision.Allowed)
         {
+            _context.Observer.Failed(description, ConnectionFailure.Denied, decision.Summary, decision.DecidingPolicy?.ToString());
             client.Reset();
             return;
         }
@@ -63,6 +64,7 @@ internal sealed class InboundPlaintextProxy
         catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
         {
             ProxyLog.InboundFailed(_logger, pod, source, destination, ex.Message);
+            _context.Observer.Failed(description, ConnectionFailure.ConnectFailed, ex.Message, policy: null);
             client.Reset();
             return;
         }

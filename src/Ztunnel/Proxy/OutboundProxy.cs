@@ -51,12 +51,17 @@ internal sealed class OutboundProxy
         }
 
         MeshState state = _context.State.Current;
-        if (!TryResolve(pod, state, original, out IPEndPoint target, out Workload? workload))
+        if (!TryResolve(pod, state, original, out IPEndPoint target, out Workload? workload, out string? failure))
         {
+            if (failure is not null)
+            {
+                _context.Observer.Failed(Describe(pod, source, original, null), ConnectionFailure.NoHealthyUpstream, failure, policy: null);
+            }
             client.Reset();
             return;
         }
 
+        ConnectionDescription description = Describe(pod, source, target, workload);
         TunnelStream upstream;
         try
         {
@@ -67,29 +72,32 @@ internal sealed class OutboundProxy
         catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
         {
             ProxyLog.OutboundFailed(_logger, pod, source, target, ex.Message);
+            _context.Observer.Failed(description, ConnectionFailure.ConnectFailed, ex.Message, policy: null);
             client.Reset();
             return;
         }
-
-        var description = new ConnectionDescription(
-            ConnectionDirection.Outbound, source, target, pod.Identity,
-            workload is { Protocol: WorkloadProtocol.Hbone } ? workload.GetIdentity(_context.TrustDomain) : null,
-            pod.Uid, workload?.Uid, workload?.Namespace);
         await ProxiedConnection.RelayAsync(_context, description, client, upstream, _logger, stopping);
     }
+
+    private ConnectionDescription Describe(EnrolledPod pod, IPEndPoint source, IPEndPoint target, Workload? workload) => new(
+        ConnectionDirection.Outbound, source, target, pod.Identity,
+        workload is { Protocol: WorkloadProtocol.Hbone } ? workload.GetIdentity(_context.TrustDomain) : null,
+        pod.Uid, workload?.Uid, workload?.Namespace);
 
     /// <summary>
     /// Where the connection really goes: a service VIP resolves to a healthy endpoint's workload and
     /// target port; any other address is taken as it is (a workload we know, or the outside world).
     /// </summary>
-    private bool TryResolve(EnrolledPod pod, MeshState state, IPEndPoint original, out IPEndPoint target, out Workload? workload)
+    private bool TryResolve(EnrolledPod pod, MeshState state, IPEndPoint original, out IPEndPoint target, out Workload? workload, out string? failure)
     {
+        failure = null;
         if (state.FindService(original.Address, original.Port) is ({ } service, _))
         {
             ServiceDestination? picked = _context.EndpointPicker.Pick(state, service, original.Port);
             if (picked is null)
             {
                 ProxyLog.NoHealthyEndpoint(_logger, pod, $"{service.Namespace}/{service.Name}", original.Port);
+                failure = $"service {service.Namespace}/{service.Name} has no healthy endpoint for port {original.Port}";
                 target = original;
                 workload = null;
                 return false;

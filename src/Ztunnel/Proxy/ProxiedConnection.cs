@@ -14,6 +14,8 @@ internal static class ProxiedConnection
     {
         using TrackedConnection tracked = context.Connections.Register(description);
         using var cut = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, tracked.ClosedToken);
+        long started = context.Time.GetTimestamp();
+        context.Observer.Opened(tracked);
         try
         {
             await Relay.RunAsync(client, server, tracked.Counters, cut.Token);
@@ -26,6 +28,7 @@ internal static class ProxiedConnection
         {
             await client.DisposeAsync();
             await server.DisposeAsync();
+            context.Observer.Closed(tracked, context.Time.GetElapsedTime(started));
             ProxyLog.Closed(logger, description.Direction, description.Source, description.Destination,
                 tracked.Counters.ClientToServer, tracked.Counters.ServerToClient);
         }

@@ -16,6 +16,7 @@ internal sealed class ProxyContext
     public required ILoggerFactory LoggerFactory { get; init; }
     public TimeProvider Time { get; init; } = TimeProvider.System;
     public ServiceEndpointPicker EndpointPicker { get; init; } = new();
+    public IConnectionObserver Observer { get; init; } = NullConnectionObserver.Instance;
 
     /// <summary>How long a connect to an app or a peer may take before the client's connection is failed.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
