@@ -104,6 +104,14 @@ internal sealed class LocalConfigSource : IDisposable
                 return null;
             }
             _lastText = text;
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                // An in-place save truncates before it writes; an empty file on reload is a half-written one,
+                // not a request to forget every workload. The write that follows brings a new event.
+                result = new ConfigReloadResult(_path, null, [new ConfigDiagnostic(_path, 0, "", "the file is empty (still being written?)")]);
+                Report(result);
+                return result;
+            }
             try
             {
                 var config = LocalConfigLoader.Parse(text, _path, Path.GetDirectoryName(_fullPath));
