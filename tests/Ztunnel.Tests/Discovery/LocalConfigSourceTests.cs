@@ -160,5 +160,21 @@ public sealed class LocalConfigSourceTests : IDisposable
         _store.Current.FindWorkload(IPAddress.Parse("10.0.0.5"))!.Uid.ShouldBe("a");
     }
 
+    [Fact]
+    public async Task PolicyFileEdit_ReloadsPolicies()
+    {
+        Directory.CreateDirectory(_dir.File("policies"));
+        const string Deny = "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: NAME, namespace: ns}\nspec: {action: DENY, rules: [{}]}\n";
+        File.WriteAllText(_dir.File("policies/a.yaml"), Deny.Replace("NAME", "first", StringComparison.Ordinal));
+        File.WriteAllText(_dir.File("ztunnel.yaml"), Config("10.0.0.1") + "\npolicyPaths: [policies]\n");
+        using var source = Watch(_dir.File("ztunnel.yaml"));
+        _store.Current.Policies.AuthorizationPolicies.ShouldHaveSingleItem().Ref.Name.ShouldBe("first");
+
+        await File.WriteAllTextAsync(_dir.File("policies/b.yaml"), Deny.Replace("NAME", "second", StringComparison.Ordinal));
+        await ReloadWhere(r => r.Succeeded && r.Config!.State.Policies.AuthorizationPolicies.Count == 2);
+
+        _store.Current.Policies.AuthorizationPolicies.Select(p => p.Ref.Name).ShouldBe(["first", "second"]);
+    }
+
     public void Dispose() => _dir.Dispose();
 }
