@@ -36,7 +36,17 @@ internal sealed partial class LocalConfigSource
             watcher.Deleted += OnFileEvent;
             watcher.Renamed += OnFileEvent;
             watcher.Error += OnWatcherError;
-            watcher.EnableRaisingEvents = true;
+            try
+            {
+                watcher.EnableRaisingEvents = true;
+            }
+            catch (IOException e)
+            {
+                // e.g. the inotify instance limit: the daemon still runs on the state it loaded.
+                LocalConfigLog.CannotWatch(_logger, dir, e);
+                watcher.Dispose();
+                continue;
+            }
             _watchers.Add(dir, watcher);
         }
     }
