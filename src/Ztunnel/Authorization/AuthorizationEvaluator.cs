@@ -58,7 +58,7 @@ internal static class AuthorizationEvaluator
         return new AuthorizationDecision(policies, request, reason, decider, rule, dryRunAllowed, state.Findings ?? (IReadOnlyList<string>)NoFindings);
     }
 
-    /// <summary>Whether <paramref name="policy"/> applies to a workload with <paramref name="labels"/> (its namespace already matched).</summary>
+    /// <summary>Whether a <c>selector.matchLabels</c> (as pairs) selects a workload with <paramref name="labels"/>; the namespace is matched by the caller.</summary>
     public static bool SelectorMatches(KeyValuePair<string, string>[] selector, IReadOnlyDictionary<string, string> labels)
     {
         foreach (var (key, value) in selector)

@@ -61,7 +61,7 @@ internal static partial class PolicyLoader
             throw reader.Error(providerNode, $"{path}.provider", $"only allowed with action CUSTOM, found {actionText}");
         }
         var rulesSequence = reader.Sequence(rulesNode, $"{path}.rules");
-        if (action == AuthorizationAction.Deny && rulesSequence is null)
+        if (action == AuthorizationAction.Deny && rulesSequence is null or { Children.Count: 0 })
         {
             // Istio rejects this too: a DENY without rules never triggers.
             throw reader.Error(actionNode, $"{path}.rules", "DENY without rules would never match; add an empty rule `{}` to deny everything");

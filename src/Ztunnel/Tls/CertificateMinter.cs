@@ -211,8 +211,10 @@ public static class CertificateMinter
         }
         if (curve != P256Oid)
         {
-            string what = key.Oid.Value == EcPublicKeyOid ? $"EC key on curve {curve ?? "(unknown)"}" : $"{key.Oid.FriendlyName ?? key.Oid.Value} key";
-            throw new CertificateRequestRejectedException($"certificate signing request has a {what}; only ECDSA P-256 keys are issued");
+            string what = key.Oid.Value == EcPublicKeyOid
+                ? $"an EC key on curve {curve ?? "(unknown)"}"
+                : $"a {key.Oid.FriendlyName ?? key.Oid.Value} key";
+            throw new CertificateRequestRejectedException($"certificate signing request has {what}; only ECDSA P-256 keys are issued");
         }
     }
 

@@ -2,6 +2,7 @@ using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
 
 namespace Ztunnel.Tls;
 
@@ -12,9 +13,8 @@ namespace Ztunnel.Tls;
 /// </summary>
 public static class HboneTls
 {
-    /// <summary>The only cipher suites HBONE negotiates (Istio ztunnel's set minus ChaCha20).</summary>
-    // CipherSuitesPolicy is not supported on Windows (the daemon is Linux-only; Windows gets SChannel defaults).
-    private static readonly CipherSuitesPolicy? _cipherSuites = OperatingSystem.IsWindows() ? null : new(
+    /// <summary>The only cipher suites HBONE negotiates: TLS 1.3 AES-GCM (DESIGN §4).</summary>
+    private static readonly CipherSuitesPolicy _cipherSuites = new(
     [
         TlsCipherSuite.TLS_AES_128_GCM_SHA256,
         TlsCipherSuite.TLS_AES_256_GCM_SHA384,
@@ -26,11 +26,12 @@ public static class HboneTls
     private const string ClientAuthOid = "1.3.6.1.5.5.7.3.2";
 
     /// <summary>Options for connecting to a server whose identity must be <paramref name="expectedServer"/>.</summary>
-    public static SslClientAuthenticationOptions ClientOptions(WorkloadCertificate own, TrustBundle bundle, SpiffeId expectedServer)
+    /// <param name="logger">Optional: also log each rejection (the caller gets it as <see cref="TlsPeerRejectedException"/> anyway).</param>
+    public static SslClientAuthenticationOptions ClientOptions(WorkloadCertificate own, TrustBundle bundle, SpiffeId expectedServer, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(own);
         ArgumentNullException.ThrowIfNull(bundle);
-        var validator = PeerCertificateValidator.ForServer(bundle, expectedServer);
+        var validator = PeerCertificateValidator.ForServer(bundle, expectedServer, logger);
         return new SslClientAuthenticationOptions
         {
             // Empty target host: no SNI extension is sent (Istio ztunnel sends none either).
@@ -48,11 +49,12 @@ public static class HboneTls
     }
 
     /// <summary>Options for accepting HBONE connections as <paramref name="own"/>; clients must present a certificate.</summary>
-    public static SslServerAuthenticationOptions ServerOptions(WorkloadCertificate own, TrustBundle bundle)
+    /// <param name="logger">Log each rejected client with its reason (Kestrel itself logs handshake failures only at Debug).</param>
+    public static SslServerAuthenticationOptions ServerOptions(WorkloadCertificate own, TrustBundle bundle, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(own);
         ArgumentNullException.ThrowIfNull(bundle);
-        var validator = PeerCertificateValidator.ForClient(bundle, own.Identity.TrustDomain);
+        var validator = PeerCertificateValidator.ForClient(bundle, own.Identity.TrustDomain, logger);
         return new SslServerAuthenticationOptions
         {
             EnabledSslProtocols = SslProtocols.Tls13,
@@ -68,16 +70,24 @@ public static class HboneTls
         };
     }
 
-    /// <summary>The SPIFFE identity of the authenticated peer, or null if it presented none.</summary>
+    /// <summary>
+    /// The SPIFFE identity of the authenticated peer, or null if it presented none. Parses the certificate on
+    /// every call: read it once per connection.
+    /// </summary>
     public static SpiffeId? GetPeerIdentity(SslStream authenticated)
     {
         ArgumentNullException.ThrowIfNull(authenticated);
-        return authenticated.RemoteCertificate switch
+        X509Certificate? remote = authenticated.RemoteCertificate;
+        if (remote is null)
         {
-            X509Certificate2 cert => SpiffeCertificate.GetIdentity(cert),
-            null => null,
-            var other => SpiffeCertificate.GetIdentity(X509CertificateLoader.LoadCertificate(other.GetRawCertData())),
-        };
+            return null;
+        }
+        if (remote is X509Certificate2 cert)
+        {
+            return SpiffeCertificate.GetIdentity(cert);
+        }
+        using X509Certificate2 copy = X509CertificateLoader.LoadCertificate(remote.GetRawCertData());
+        return SpiffeCertificate.GetIdentity(copy);
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using Microsoft.Extensions.Logging;
 
 namespace Ztunnel.Tls;
 
@@ -15,35 +16,58 @@ internal sealed class PeerCertificateValidator
     private readonly SpiffeId? _expectedServer;
     private readonly string? _trustDomain;
     private readonly TrustBundle _bundle;
+    private readonly ILogger? _logger;
 
-    private PeerCertificateValidator(string peerRole, TrustBundle bundle, SpiffeId? expectedServer, string? trustDomain)
+    private PeerCertificateValidator(string peerRole, TrustBundle bundle, SpiffeId? expectedServer, string? trustDomain, ILogger? logger)
     {
         _peerRole = peerRole;
+        _logger = logger;
         _bundle = bundle;
         _expectedServer = expectedServer;
         _trustDomain = trustDomain;
     }
 
     /// <summary>Client side: the server must chain to the bundle and be exactly <paramref name="expected"/>.</summary>
-    public static PeerCertificateValidator ForServer(TrustBundle bundle, SpiffeId expected) => new("server", bundle, expected, null);
+    public static PeerCertificateValidator ForServer(TrustBundle bundle, SpiffeId expected, ILogger? logger) =>
+        new("server", bundle, expected, null, logger);
 
     /// <summary>Server side: the client must present a certificate chaining to the bundle, in <paramref name="trustDomain"/>.</summary>
-    public static PeerCertificateValidator ForClient(TrustBundle bundle, string trustDomain) => new("client", bundle, null, trustDomain);
+    public static PeerCertificateValidator ForClient(TrustBundle bundle, string trustDomain, ILogger? logger) =>
+        new("client", bundle, null, trustDomain, logger);
 
-    public bool Validate(object sender, System.Security.Cryptography.X509Certificates.X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    public bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
         string? reason = Check(certificate, chain, errors);
-        return reason is null ? true : throw new TlsPeerRejectedException(reason);
+        return reason is null || Reject(reason);
+    }
+
+    // Throws rather than returning false so the reason reaches the caller (see TlsPeerRejectedException).
+    private bool Reject(string reason)
+    {
+        if (_logger is not null)
+        {
+            TlsLog.PeerRejected(_logger, reason);
+        }
+        throw new TlsPeerRejectedException(reason);
     }
 
     /// <summary>Null when the peer is acceptable, otherwise the reason it is not.</summary>
-    internal string? Check(System.Security.Cryptography.X509Certificates.X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    internal string? Check(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
         if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
         {
             return $"the {_peerRole} presented no certificate (HBONE requires mutual TLS)";
         }
-        X509Certificate2 leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        if (certificate is X509Certificate2 leaf)
+        {
+            return Check(leaf, chain, errors);
+        }
+        using X509Certificate2 copy = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        return Check(copy, chain, errors);
+    }
+
+    private string? Check(X509Certificate2 leaf, X509Chain? chain, SslPolicyErrors errors)
+    {
         // RemoteCertificateNameMismatch is expected and ignored: HBONE sends no SNI and certificates carry no
         // DNS names; the SPIFFE identity check below replaces the host name check.
         if ((errors & SslPolicyErrors.RemoteCertificateChainErrors) != 0)

@@ -31,6 +31,7 @@ public sealed class PolicyLoaderTests
         { "selector with targetRefs", Policy("  selector:\n    matchLabels:\n      app: x\n  targetRefs:\n  - kind: Service\n    group: \"\"\n    name: x"), "spec.targetRefs", "cannot be combined with selector" },
         { "unknown action", Policy("  action: REJECT"), "spec.action", "'REJECT' is not an action" },
         { "DENY without rules", Policy("  action: DENY"), "spec.rules", "DENY without rules" },
+        { "DENY with empty rules", Policy("  action: DENY\n  rules: []"), "spec.rules", "DENY without rules" },
         { "empty source", Policy("  rules:\n  - from:\n    - source: {}"), "spec.rules[0].from[0].source", "must not be empty" },
         { "missing source", Policy("  rules:\n  - from:\n    - {}"), "spec.rules[0].from[0].source", "is required" },
         { "empty from", Policy("  rules:\n  - from: []"), "spec.rules[0].from", "must not be empty" },

@@ -63,10 +63,12 @@ public sealed class HboneTlsTests : IDisposable
         using WorkloadCertificate serverCert = _pki.Issue("server");
         SslClientAuthenticationOptions clientOptions = HboneTls.ClientOptions(clientCert, _pki.Bundle, serverCert.Identity);
         clientOptions.ClientCertificateContext = null;
+        var log = new ListLogger();
 
-        string reason = await ServerRejectsAsync(clientOptions, HboneTls.ServerOptions(serverCert, _pki.Bundle));
+        string reason = await ServerRejectsAsync(clientOptions, HboneTls.ServerOptions(serverCert, _pki.Bundle, log));
 
         reason.ShouldBe("the client presented no certificate (HBONE requires mutual TLS)");
+        log.Lines.ShouldBe(["Warning: rejected HBONE TLS peer: the client presented no certificate (HBONE requires mutual TLS)"]);
     }
 
     [Fact]

@@ -51,6 +51,35 @@ public sealed class OpenSslInteropTests : IDisposable
     }
 
     [Fact]
+    public async Task OurClient_SecondConnection_IsNotResumedSoEveryHandshakeVerifiesIdentity()
+    {
+        using WorkloadCertificate serverCert = _pki.Issue("server");
+        using WorkloadCertificate clientCert = _pki.Issue("client");
+        WritePem("server", serverCert);
+        using OpenSslProcess server = OpenSslProcess.Start(_dir.Path,
+            "s_server", "-accept", "127.0.0.1:0", "-naccept", "2", "-tls1_3", "-alpn", "h2",
+            "-cert", "server.crt", "-key", "server.key", "-CAfile", "root.pem", "-Verify", "1", "-tlsextdebug", "-rev");
+        int port = await server.AcceptPortAsync();
+        SslClientAuthenticationOptions options = HboneTls.ClientOptions(clientCert, _pki.Bundle, serverCert.Identity);
+
+        for (int i = 0; i < 2; i++)
+        {
+            using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await tcp.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port)).WaitAsync(LoopbackTls.HangGuard);
+            await using var tls = new SslStream(new NetworkStream(tcp, ownsSocket: true));
+            await tls.AuthenticateAsClientAsync(options).WaitAsync(LoopbackTls.HangGuard);
+            await tls.WriteAsync("hbone\n"u8.ToArray());
+            (await ReadLineAsync(tls)).ShouldBe("enobh");
+        }
+        await server.WaitForExitAsync();
+
+        // No pre_shared_key extension (41) offered: every handshake presents and verifies certificates in
+        // full, so the identity checks always run against the server's current certificate.
+        server.Output.ShouldNotContain("(id=41)");
+        server.Output.Split("Verification: OK").Length.ShouldBe(3);
+    }
+
+    [Fact]
     public async Task OurClient_OpenSslServerWithOtherIdentity_ClientSaysUnexpectedIdentity()
     {
         using WorkloadCertificate serverCert = _pki.Issue("impostor");
@@ -112,6 +141,27 @@ public sealed class OpenSslInteropTests : IDisposable
         // and ends on its own instead of hanging; it may have exited before we close its stdin.
         client.CloseInput();
         await client.WaitForExitAsync();
+    }
+
+    [Theory]
+    [InlineData("-tls1_2")]
+    [InlineData("-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256")]
+    public async Task OpenSslClient_Tls12OrNonAesGcmSuite_IsRefusedByOurServer(params string[] clientArgs)
+    {
+        using WorkloadCertificate serverCert = _pki.Issue("server");
+        using WorkloadCertificate clientCert = _pki.Issue("client");
+        WritePem("client", clientCert);
+        using var listener = Listen();
+        using OpenSslProcess client = OpenSslProcess.Start(_dir.Path,
+            ["s_client", "-connect", listener.LocalEndPoint!.ToString()!, "-alpn", "h2", "-cert", "client.crt", "-key", "client.key", "-CAfile", "root.pem", .. clientArgs]);
+
+        var error = await Should.ThrowAsync<AuthenticationException>(AcceptTlsAsync(listener, HboneTls.ServerOptions(serverCert, _pki.Bundle)));
+        client.CloseInput();
+        int exit = await client.WaitForExitAsync();
+
+        error.ShouldNotBeOfType<TlsPeerRejectedException>(); // refused at negotiation, before any certificate
+        exit.ShouldNotBe(0);
+        client.Output.ShouldContain("alert");
     }
 
     private static Socket Listen()
