@@ -1,0 +1,147 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using Ztunnel.Capture;
+
+namespace Ztunnel.E2E.Mesh;
+
+/// <summary>
+/// A plain TCP app inside a pod netns that knows nothing of the mesh: its listening sockets are created in
+/// the pod's netns (not marked), so connections reach them exactly as they would reach any app there.
+/// On <see cref="EchoPort"/> it greets each client with "NAME CLIENT-IP" (the address it sees) and echoes
+/// until the client half-closes; on <see cref="HashPort"/> it reads to the end and answers
+/// "LENGTH SHA256HEX" of what it received.
+/// </summary>
+public sealed class PodServer : IAsyncDisposable
+{
+    public const int EchoPort = 8080;
+    public const int HashPort = 9090;
+
+    private readonly Socket _echo;
+    private readonly Socket _hash;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentQueue<IPEndPoint> _peers = new();
+    private readonly List<Task> _loops = [];
+
+    private PodServer(string name, TestNamespace pod, Socket echo, Socket hash)
+    {
+        Name = name;
+        Pod = pod;
+        _echo = echo;
+        _hash = hash;
+        _loops.Add(AcceptLoopAsync(_echo, EchoAsync));
+        _loops.Add(AcceptLoopAsync(_hash, HashAsync));
+    }
+
+    public string Name { get; }
+
+    public TestNamespace Pod { get; }
+
+    public IPEndPoint EchoEndPoint => new(Pod.Address, EchoPort);
+
+    public IPEndPoint HashEndPoint => new(Pod.Address, HashPort);
+
+    /// <summary>How many connections the app accepted (on either port) since it started.</summary>
+    public int AcceptedCount => _peers.Count;
+
+    /// <summary>The client address of every connection the app accepted, in order.</summary>
+    public IReadOnlyList<IPEndPoint> Peers => [.. _peers];
+
+    internal static async Task<PodServer> StartAsync(NetnsRunner runner, TestNamespace pod, string name)
+    {
+        Socket echo = await runner.CreateListenerAsync(pod.Path, new IPEndPoint(IPAddress.Any, EchoPort), transparent: false, mark: 0);
+        try
+        {
+            Socket hash = await runner.CreateListenerAsync(pod.Path, new IPEndPoint(IPAddress.Any, HashPort), transparent: false, mark: 0);
+            return new PodServer(name, pod, echo, hash);
+        }
+        catch
+        {
+            echo.Dispose();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        _echo.Dispose();
+        _hash.Dispose();
+        await Task.WhenAll(_loops);
+        _stopping.Dispose();
+    }
+
+    private async Task AcceptLoopAsync(Socket listener, Func<Socket, Task> serve)
+    {
+        while (true)
+        {
+            Socket accepted;
+            try
+            {
+                accepted = await listener.AcceptAsync(_stopping.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+            _peers.Enqueue((IPEndPoint)accepted.RemoteEndPoint!);
+            _ = ServeAsync(accepted, serve);
+        }
+    }
+
+    private static async Task ServeAsync(Socket socket, Func<Socket, Task> serve)
+    {
+        using (socket)
+        {
+            try
+            {
+                await serve(socket);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException)
+            {
+                // The client (or the mesh) cut the connection; the test on the client side notices.
+            }
+        }
+    }
+
+    private async Task EchoAsync(Socket socket)
+    {
+        var peer = (IPEndPoint)socket.RemoteEndPoint!;
+        await SendAllAsync(socket, Encoding.ASCII.GetBytes($"{Name} {peer.Address}\n"));
+        byte[] buffer = new byte[64 * 1024];
+        int read;
+        while ((read = await socket.ReceiveAsync(buffer.AsMemory(), _stopping.Token)) > 0)
+        {
+            await SendAllAsync(socket, buffer.AsMemory(0, read));
+        }
+        socket.Shutdown(SocketShutdown.Send);
+    }
+
+    private async Task HashAsync(Socket socket)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        byte[] buffer = new byte[256 * 1024];
+        long total = 0;
+        int read;
+        while ((read = await socket.ReceiveAsync(buffer.AsMemory(), _stopping.Token)) > 0)
+        {
+            hash.AppendData(buffer, 0, read);
+            total += read;
+        }
+        string answer = $"{total.ToString(CultureInfo.InvariantCulture)} {Convert.ToHexStringLower(hash.GetHashAndReset())}\n";
+        await SendAllAsync(socket, Encoding.ASCII.GetBytes(answer));
+        socket.Shutdown(SocketShutdown.Send);
+    }
+
+    private async Task SendAllAsync(Socket socket, ReadOnlyMemory<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            int sent = await socket.SendAsync(data, _stopping.Token);
+            data = data[sent..];
+        }
+    }
+}
