@@ -63,7 +63,7 @@ internal sealed partial class PodLifecycle : IPodLifecycle, IAsyncDisposable
     public async Task StartAsync(PodRegistration registration, CancellationToken cancellationToken)
     {
         // A re-add (same uid) rebuilds the listeners; the rules are re-applied idempotently.
-        await TeardownAsync(registration.Uid, removeRules: false, cancellationToken);
+        await TeardownAsync(registration.Uid, removeRules: false, releaseTunnels: true, cancellationToken);
 
         SpiffeId identity = ResolveIdentity(registration);
         await _rules.ApplyAsync(registration.Netns, ipv6: false, cancellationToken);
@@ -88,18 +88,20 @@ internal sealed partial class PodLifecycle : IPodLifecycle, IAsyncDisposable
     }
 
     public Task StopAsync(PodRegistration registration, CancellationToken cancellationToken) =>
-        TeardownAsync(registration.Uid, removeRules: true, cancellationToken);
+        TeardownAsync(registration.Uid, removeRules: true, releaseTunnels: true, cancellationToken);
 
     /// <summary>
     /// Daemon shutdown: closes every pod's listeners but leaves the capture rules, so pods fail closed
-    /// until the daemon is back (it restores them from the registry's saved state).
+    /// until the daemon is back (it restores them from the registry's saved state). The pods' HBONE
+    /// connection pools stay: open outbound tunnels ride on them while the daemon drains, and the daemon
+    /// disposes the pools after the drain.
     /// </summary>
     public async ValueTask DisposeAsync()
     {
         _certificates.AttemptCompleted -= OnCertificateAttempt;
         foreach (EnrolledPod pod in Pods)
         {
-            await TeardownAsync(pod.Uid, removeRules: false, CancellationToken.None);
+            await TeardownAsync(pod.Uid, removeRules: false, releaseTunnels: false, CancellationToken.None);
         }
     }
 
@@ -126,7 +128,7 @@ internal sealed partial class PodLifecycle : IPodLifecycle, IAsyncDisposable
         }
     }
 
-    private async Task TeardownAsync(string uid, bool removeRules, CancellationToken cancellationToken)
+    private async Task TeardownAsync(string uid, bool removeRules, bool releaseTunnels, CancellationToken cancellationToken)
     {
         EnrolledPod? pod;
         lock (_podsLock)
@@ -142,7 +144,10 @@ internal sealed partial class PodLifecycle : IPodLifecycle, IAsyncDisposable
             await pod.CloseConnectionsAsync();
         }
         await pod.DisposeAsync();
-        await _tunnels.ReleaseAsync(pod);
+        if (releaseTunnels)
+        {
+            await _tunnels.ReleaseAsync(pod);
+        }
         _certificates.Release(pod.Identity);
         // A deleted pod's netns may already be gone, and its rules with it.
         if (removeRules && File.Exists(pod.Netns))

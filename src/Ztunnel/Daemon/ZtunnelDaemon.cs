@@ -117,6 +117,7 @@ internal sealed partial class ZtunnelDaemon
         var deadline = DateTimeOffset.UtcNow + _options.DrainTimeout;
         await api.DisposeAsync();                           // no new pods
         await lifecycle.DisposeAsync();                     // no new connections; rules stay (fail closed)
+        LogStoppedAccepting(logger, connections.Count);
         await hbone.StopAsync(Remaining(deadline), CancellationToken.None);   // GOAWAY, wait for tunnels
         int cut = await connections.DrainAsync(Remaining(deadline), CancellationToken.None);
         await registry.DisposeAsync();
@@ -135,6 +136,9 @@ internal sealed partial class ZtunnelDaemon
 
     [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "Shutting down: draining connections for up to {Drain}")]
     private static partial void LogDraining(ILogger logger, TimeSpan drain);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "Stopped accepting connections; draining {Open} open connections")]
+    private static partial void LogStoppedAccepting(ILogger logger, int open);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Stopped; {Cut} connections were cut at the drain deadline")]
     private static partial void LogStopped(ILogger logger, int cut);

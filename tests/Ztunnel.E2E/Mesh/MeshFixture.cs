@@ -186,9 +186,18 @@ public abstract class MeshFixture : IAsyncLifetime
     /// <summary>Stops a node's daemon with SIGTERM (returns its exit code) and starts it again with the same config.</summary>
     public async Task<int> RestartDaemonAsync(char node)
     {
+        int exitCode = await StopDaemonAsync(node);
+        await StartDaemonAsync(node);
+        return exitCode;
+    }
+
+    /// <summary>SIGTERM to a node's daemon; returns its exit code once it is gone. Its log stays readable.</summary>
+    public Task<int> StopDaemonAsync(char node) => Daemon(node).StopAsync();
+
+    /// <summary>Starts a node's daemon (again) with its config and waits until it is ready.</summary>
+    public async Task StartDaemonAsync(char node)
+    {
         DaemonProcess old = Daemon(node);
-        int exitCode = await old.StopAsync();
-        await old.DisposeAsync();
         DaemonProcess started = await DaemonProcess.StartAsync($"node-{node}", Topology.Node(node), ConfigPath(node));
         if (node == 'a')
         {
@@ -198,7 +207,7 @@ public abstract class MeshFixture : IAsyncLifetime
         {
             DaemonB = started;
         }
-        return exitCode;
+        await old.DisposeAsync();
     }
 
     private async Task<MeshPod> AddPodAsync(string uid, string name, string serviceAccount, char node, int host)

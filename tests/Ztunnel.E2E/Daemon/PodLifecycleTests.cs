@@ -1,0 +1,108 @@
+using System.Net.Sockets;
+using Ztunnel.Capture;
+using Ztunnel.E2E.Mesh;
+
+namespace Ztunnel.E2E.Daemon;
+
+/// <summary>The two-node mesh of <see cref="PodLifecycleTests"/> (its daemons get restarted and its pods deleted).</summary>
+public sealed class LifecycleMeshFixture() : MeshFixture("e2e-life");
+
+/// <summary>
+/// Pods coming and going and daemons restarting, as an operator sees them: rules and listeners in the pod
+/// netns, one copy of each rule however often things are re-applied, and traffic that works again.
+/// Every test leaves the mesh as it found it (all pods registered, both daemons running).
+/// </summary>
+public sealed class PodLifecycleTests(LifecycleMeshFixture mesh) : IClassFixture<LifecycleMeshFixture>
+{
+    private static readonly int[] DaemonPorts = [InpodConfig.OutboundPort, InpodConfig.InboundPlaintextPort, InpodConfig.InboundHbonePort];
+
+    [Fact]
+    public async Task PodDelete_RemovesRulesAndListeners_ReAdd_LeavesOneCopyOfEachRule()
+    {
+        TestNamespace pod = mesh.Client.Netns;
+
+        (await mesh.UnregisterAsync(mesh.Client)).ShouldBeTrue();
+
+        (await PodInspection.CaptureRulesAsync(pod)).ShouldBeEmpty();
+        (await PodInspection.FwmarkRulesAsync(pod)).ShouldBeEmpty();
+        (await PodInspection.ListeningPortsAsync(pod)).ShouldNotContain(port => DaemonPorts.Contains(port));
+        // No longer captured: the app's connection leaves as plain TCP, which server-b's daemon sees as such.
+        int markB = mesh.DaemonB.LineCount;
+        EchoReply uncaptured = await mesh.ClientApp.EchoAsync(mesh.AppB.EchoEndPoint, "after delete");
+        uncaptured.SeenClient.ShouldBe(mesh.Client.Address);
+        await mesh.DaemonB.WaitForLogAsync($"InboundPlaintext {mesh.Client.Address}:", markB);
+
+        await mesh.RegisterAsync(mesh.Client);
+        await mesh.RegisterAsync(mesh.Client); // the runtime may repeat an ADD
+
+        await ShouldHaveOneCopyOfEachRuleAsync(pod);
+        (await PodInspection.ListeningPortsAsync(pod)).Intersect(DaemonPorts).Count().ShouldBe(DaemonPorts.Length);
+        markB = mesh.DaemonB.LineCount;
+        EchoReply captured = await mesh.ClientApp.EchoAsync(mesh.AppB.EchoEndPoint, "after re-add");
+        captured.SeenClient.ShouldBe(mesh.Client.Address);
+        captured.Echoed.ShouldBe("after re-add");
+        await mesh.DaemonB.WaitForLogAsync($"InboundHbone {mesh.Client.Address}:", markB);
+    }
+
+    [Fact]
+    public async Task DaemonRestart_RestoresPodsFromSavedState_OneCopyOfEachRule_TrafficWorks()
+    {
+        int exitCode = await mesh.RestartDaemonAsync('a');
+
+        exitCode.ShouldBe(0);
+        (await mesh.DaemonA.WaitForLogAsync("ztunnel ready", from: 0)).ShouldContain("2 pods restored");
+        foreach (MeshPod pod in (MeshPod[])[mesh.Client, mesh.ServerA])
+        {
+            await ShouldHaveOneCopyOfEachRuleAsync(pod.Netns);
+            (await PodInspection.ListeningPortsAsync(pod.Netns)).Intersect(DaemonPorts).Count().ShouldBe(DaemonPorts.Length);
+        }
+        EchoReply crossNode = await mesh.ClientApp.EchoAsync(mesh.AppB.EchoEndPoint, "cross node after restart");
+        crossNode.SeenClient.ShouldBe(mesh.Client.Address);
+        crossNode.Echoed.ShouldBe("cross node after restart");
+        EchoReply sameNode = await mesh.ClientApp.EchoAsync(mesh.AppA.EchoEndPoint, "same node after restart");
+        sameNode.SeenClient.ShouldBe(mesh.Client.Address);
+        sameNode.Echoed.ShouldBe("same node after restart");
+    }
+
+    [Theory]
+    [InlineData('a')] // the client's node: the outbound side of the tunnel drains
+    [InlineData('b')] // the server's node: the inbound side drains
+    public async Task Sigterm_DrainsOpenConnection_ThenExitsZero(char node)
+    {
+        using Socket open = await mesh.ClientApp.ConnectAsync(mesh.AppB.EchoEndPoint);
+        await SocketText.WriteLineAsync(open, "before SIGTERM");
+        (await SocketText.ReadLineAsync(open)).ShouldBe($"server-b {mesh.Client.Address}");
+        (await SocketText.ReadLineAsync(open)).ShouldBe("before SIGTERM");
+        DaemonProcess daemon = mesh.Daemon(node);
+        int mark = daemon.LineCount;
+
+        Task<int> stopped = mesh.StopDaemonAsync(node);
+        try
+        {
+            string draining = await daemon.WaitForLogAsync("Stopped accepting connections", mark);
+            draining.ShouldEndWith("draining 1 open connections", customMessage: daemon.Tail());
+
+            // The connection opened before the signal keeps working while the daemon drains.
+            await SocketText.WriteLineAsync(open, "while draining");
+            (await SocketText.ReadLineAsync(open)).ShouldBe("while draining", daemon.Tail());
+            open.Shutdown(SocketShutdown.Send);
+            (await PodClient.ReadToEndAsync(open)).ShouldBeEmpty();
+            (await stopped).ShouldBe(0, daemon.Tail());
+            daemon.Log.ShouldContain("Stopped; 0 connections were cut");
+        }
+        finally
+        {
+            await stopped;
+            await mesh.StartDaemonAsync(node);
+        }
+        (await mesh.ClientApp.EchoAsync(mesh.AppB.EchoEndPoint, "after restart")).Echoed.ShouldBe("after restart");
+    }
+
+    private static async Task ShouldHaveOneCopyOfEachRuleAsync(TestNamespace pod)
+    {
+        string[] rules = await PodInspection.CaptureRulesAsync(pod);
+        rules.Length.ShouldBe(3 + PodRules.ChainRules(ipv6: false).Length, string.Join('\n', rules)); // 3 jumps + our chains' rules
+        rules.Distinct().Count().ShouldBe(rules.Length, string.Join('\n', rules));
+        (await PodInspection.FwmarkRulesAsync(pod)).Length.ShouldBe(1);
+    }
+}

@@ -1,0 +1,50 @@
+using System.Globalization;
+
+namespace Ztunnel.E2E.Mesh;
+
+/// <summary>What an operator would look at inside a pod netns: our iptables lines, ip rules, listening ports.</summary>
+public static class PodInspection
+{
+    /// <summary>
+    /// Every <c>iptables-save</c> rule that mentions our chains (the jumps into them and their rules), each
+    /// prefixed with its table ("nat -A OUTPUT -j ZTUNNEL_OUTPUT"): the same line may rightly be in two tables.
+    /// </summary>
+    public static async Task<string[]> CaptureRulesAsync(TestNamespace pod)
+    {
+        var rules = new List<string>();
+        string table = "";
+        foreach (string line in (await TestTopology.ExecAsync(pod, "iptables-save")).Split('\n'))
+        {
+            if (line.StartsWith('*'))
+            {
+                table = line[1..];
+            }
+            else if (line.StartsWith("-A ", StringComparison.Ordinal) && line.Contains("ZTUNNEL", StringComparison.Ordinal))
+            {
+                rules.Add($"{table} {line}");
+            }
+        }
+        return [.. rules];
+    }
+
+    /// <summary>The policy-routing rules for the TPROXY mark (<c>ip rule</c>).</summary>
+    public static async Task<string[]> FwmarkRulesAsync(TestNamespace pod) =>
+        [.. (await ProcessRunner.CheckedAsync("ip", "-n", pod.Name, "-4", "rule", "show")).Split('\n').Where(line => line.Contains("fwmark 0x111", StringComparison.Ordinal))];
+
+    /// <summary>The TCP ports something listens on in the pod (<c>ss -ltn</c>).</summary>
+    public static async Task<int[]> ListeningPortsAsync(TestNamespace pod)
+    {
+        var ports = new SortedSet<int>();
+        foreach (string line in (await TestTopology.ExecAsync(pod, "ss", "-ltnH")).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            // State Recv-Q Send-Q Local-Address:Port Peer-Address:Port
+            string[] columns = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (columns.Length >= 4)
+            {
+                string local = columns[3];
+                ports.Add(int.Parse(local[(local.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture));
+            }
+        }
+        return [.. ports];
+    }
+}
