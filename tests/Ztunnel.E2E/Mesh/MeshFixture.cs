@@ -30,6 +30,7 @@ public abstract class MeshFixture : IAsyncLifetime
     private readonly string _prefix;
     private readonly List<PodServer> _apps = [];
     private MeshTopology? _topology;
+    private string _policies = "[]";
     private bool _disposed;
 
     protected MeshFixture(string prefix)
@@ -72,7 +73,10 @@ public abstract class MeshFixture : IAsyncLifetime
 
     public string RegistrationSocket(char node) => Path.Combine(RunDirectory, $"node-{node}", "cni.sock");
 
-    /// <summary>The policies in both nodes' config files at start (a YAML list under <c>policies:</c>).</summary>
+    /// <summary>
+    /// The policies in both nodes' config files at start: a YAML list under <c>policies:</c> (flow style
+    /// is simplest). Every workload has the labels <c>app</c> (client, server) and <c>pod</c> (its name).
+    /// </summary>
     protected virtual string InitialPolicies => "[]";
 
     public async Task InitializeAsync()
@@ -80,6 +84,7 @@ public abstract class MeshFixture : IAsyncLifetime
         try
         {
             _topology = await MeshTopology.CreateAsync(_prefix);
+            _policies = InitialPolicies;
             RunDirectory = Directory.CreateTempSubdirectory(_topology.Id + "-").FullName;
             Client = await AddPodAsync("client-1", "client", "client", 'a', 10);
             ServerA = await AddPodAsync("server-a-1", "server-a", "server", 'a', 20);
@@ -91,7 +96,7 @@ public abstract class MeshFixture : IAsyncLifetime
             foreach (char node in "ab")
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(ConfigPath(node))!);
-                await File.WriteAllTextAsync(ConfigPath(node), Config(node, InitialPolicies));
+                await File.WriteAllTextAsync(ConfigPath(node), Config(node, _policies));
             }
             Task<DaemonProcess> startA = DaemonProcess.StartAsync("node-a", Topology.A, ConfigPath('a'));
             Task<DaemonProcess> startB = DaemonProcess.StartAsync("node-b", Topology.B, ConfigPath('b'));
@@ -167,10 +172,16 @@ public abstract class MeshFixture : IAsyncLifetime
 
     /// <summary>
     /// Replaces the policies in both nodes' config files (write a temp file, rename it over the config, as an
-    /// editor would) and waits until both daemons logged that they loaded it.
+    /// editor would) and waits until both daemons logged that they loaded it. Not thread-safe: the tests of
+    /// one class run one at a time.
     /// </summary>
     public async Task RewritePoliciesAsync(string policies)
     {
+        if (policies == _policies)
+        {
+            return; // the same content: the daemons would rightly not reload
+        }
+        _policies = policies;
         int markA = DaemonA.LineCount;
         int markB = DaemonB.LineCount;
         foreach (char node in "ab")
@@ -249,5 +260,5 @@ public abstract class MeshFixture : IAsyncLifetime
         """;
 
     private static string W(MeshPod pod) =>
-        $"{{uid: {pod.Uid}, name: {pod.Name}, namespace: {pod.Namespace}, serviceAccount: {pod.ServiceAccount}, ips: [{pod.Address}], node: node-{pod.Node}, labels: {{app: {(pod.Name.StartsWith("server", StringComparison.Ordinal) ? "server" : pod.Name)}}}}}";
+        $"{{uid: {pod.Uid}, name: {pod.Name}, namespace: {pod.Namespace}, serviceAccount: {pod.ServiceAccount}, ips: [{pod.Address}], node: node-{pod.Node}, labels: {{app: {(pod.Name.StartsWith("server", StringComparison.Ordinal) ? "server" : pod.Name)}, pod: {pod.Name}}}}}";
 }

@@ -1,0 +1,125 @@
+using System.Net.Sockets;
+using Ztunnel.E2E.Mesh;
+
+namespace Ztunnel.E2E.Authorization;
+
+/// <summary>
+/// The two-node mesh of <see cref="AuthorizationE2ETests"/>: server-b admits only a service account
+/// nobody has (so the client is denied), and server-a accepts mTLS only (STRICT).
+/// </summary>
+public sealed class AuthorizationMeshFixture() : MeshFixture("e2e-authz")
+{
+    public const string DenyClient = "[" + StrictServerA + ", " + AllowOnlyNobody + "]";
+    public const string AllowClient = "[" + StrictServerA + ", " + AllowClientPolicy + "]";
+
+    private const string StrictServerA =
+        "{apiVersion: security.istio.io/v1, kind: PeerAuthentication, metadata: {name: strict-server-a, namespace: e2e}, " +
+        "spec: {selector: {matchLabels: {pod: server-a}}, mtls: {mode: STRICT}}}";
+
+    private const string AllowOnlyNobody =
+        "{apiVersion: security.istio.io/v1, kind: AuthorizationPolicy, metadata: {name: server-b-allow, namespace: e2e}, " +
+        "spec: {selector: {matchLabels: {pod: server-b}}, action: ALLOW, rules: [{from: [{source: {principals: [cluster.local/ns/e2e/sa/nobody]}}]}]}}";
+
+    private const string AllowClientPolicy =
+        "{apiVersion: security.istio.io/v1, kind: AuthorizationPolicy, metadata: {name: server-b-allow, namespace: e2e}, " +
+        "spec: {selector: {matchLabels: {pod: server-b}}, action: ALLOW, rules: [{from: [{source: {principals: [cluster.local/ns/e2e/sa/client]}}]}]}}";
+
+    protected override string InitialPolicies => DenyClient;
+}
+
+/// <summary>
+/// Policies from the local config enforced by real daemons across nodes: what the client and the server
+/// app notice when a connection is denied, allowed after a config edit (no restart), or cut by one.
+/// Every test leaves the config as it found it (<see cref="AuthorizationMeshFixture.DenyClient"/>).
+/// </summary>
+public sealed class AuthorizationE2ETests(AuthorizationMeshFixture mesh) : IClassFixture<AuthorizationMeshFixture>
+{
+    [Fact]
+    public async Task PolicyInConfig_DeniesCrossNode_ClientSeesClose_AppNeverSeesIt_DenyIsCounted()
+    {
+        int accepted = mesh.AppB.AcceptedCount;
+        int mark = mesh.DaemonB.LineCount;
+
+        bool closed = await mesh.ClientApp.IsClosedWithoutAnswerAsync(mesh.AppB.EchoEndPoint, "let me in");
+
+        closed.ShouldBeTrue("the client got an answer through a denied connection");
+        string denied = await mesh.DaemonB.WaitForLogAsync("Denied ", mark);
+        denied.ShouldContain($"{mesh.Client.Address}:");
+        denied.ShouldContain("spiffe://cluster.local/ns/e2e/sa/client");
+        denied.ShouldContain($"{mesh.AppB.EchoEndPoint}: denied: no ALLOW matched");
+        mesh.DaemonB.LinesSince(mark).Count(line => line.Contains("Denied ", StringComparison.Ordinal)).ShouldBe(1);
+        mesh.AppB.AcceptedCount.ShouldBe(accepted, "the server app saw a denied connection");
+    }
+
+    [Fact]
+    public async Task EditingTheConfig_AllowsTheConnection_WithoutRestart()
+    {
+        int pid = mesh.DaemonB.ProcessId;
+        (await mesh.ClientApp.IsClosedWithoutAnswerAsync(mesh.AppB.EchoEndPoint, "denied first")).ShouldBeTrue();
+        try
+        {
+            await mesh.RewritePoliciesAsync(AuthorizationMeshFixture.AllowClient);
+
+            EchoReply reply = await mesh.ClientApp.EchoAsync(mesh.AppB.EchoEndPoint, "allowed now");
+
+            reply.Server.ShouldBe("server-b");
+            reply.SeenClient.ShouldBe(mesh.Client.Address);
+            reply.Echoed.ShouldBe("allowed now");
+            mesh.DaemonB.ProcessId.ShouldBe(pid);
+        }
+        finally
+        {
+            await mesh.RewritePoliciesAsync(AuthorizationMeshFixture.DenyClient);
+        }
+    }
+
+    [Fact]
+    public async Task EditingTheConfig_ToDeny_ClosesAnOpenConnection()
+    {
+        await mesh.RewritePoliciesAsync(AuthorizationMeshFixture.AllowClient);
+        try
+        {
+            using Socket open = await mesh.ClientApp.ConnectAsync(mesh.AppB.EchoEndPoint);
+            await SocketText.WriteLineAsync(open, "still allowed");
+            (await SocketText.ReadLineAsync(open)).ShouldBe($"server-b {mesh.Client.Address}");
+            (await SocketText.ReadLineAsync(open)).ShouldBe("still allowed");
+
+            await mesh.RewritePoliciesAsync(AuthorizationMeshFixture.DenyClient);
+
+            // The daemon re-checks live connections against the new policies and cuts this one.
+            byte[] rest;
+            try
+            {
+                rest = await PodClient.ReadToEndAsync(open);
+            }
+            catch (SocketException)
+            {
+                rest = [];
+            }
+            rest.ShouldBeEmpty();
+        }
+        finally
+        {
+            await mesh.RewritePoliciesAsync(AuthorizationMeshFixture.DenyClient);
+        }
+    }
+
+    [Fact]
+    public async Task StrictPeerAuthentication_DeniesClientOutsideTheMesh_MeshedClientStillAllowed()
+    {
+        int accepted = mesh.AppA.AcceptedCount;
+        int mark = mesh.DaemonA.LineCount;
+
+        bool closed = await mesh.OutsiderApp.IsClosedWithoutAnswerAsync(mesh.AppA.EchoEndPoint, "plaintext");
+
+        closed.ShouldBeTrue("a plaintext client got an answer from a STRICT workload");
+        string denied = await mesh.DaemonA.WaitForLogAsync("Denied ", mark);
+        denied.ShouldContain($"{mesh.Outsider.Address}:");
+        denied.ShouldContain("(no identity)");
+        denied.ShouldContain("PeerAuthentication e2e/strict-server-a requires mTLS (STRICT)");
+        mesh.AppA.AcceptedCount.ShouldBe(accepted, "the server app saw a denied plaintext connection");
+        EchoReply meshed = await mesh.ClientApp.EchoAsync(mesh.AppA.EchoEndPoint, "with mTLS");
+        meshed.SeenClient.ShouldBe(mesh.Client.Address);
+        meshed.Echoed.ShouldBe("with mTLS");
+    }
+}
