@@ -10,6 +10,7 @@ internal static class CommandLine
     {
         var root = new RootCommand("Ztunnel: per-node transparent L4 mTLS daemon (HBONE) for Kubernetes ambient mesh.");
         root.Subcommands.Add(VersionCommand());
+        root.Subcommands.Add(CniCommand.Create());
         return root;
     }
 

@@ -32,6 +32,24 @@ public static class CertificateMinter
         return request.CreateSelfSigned(notBefore, notAfter);
     }
 
+    /// <summary>An intermediate CA (CA:true, pathlen 0) signed by <paramref name="issuer"/>, with its private key.</summary>
+    public static X509Certificate2 CreateIntermediate(X509Certificate2 issuer, string trustDomain, DateTimeOffset notBefore, DateTimeOffset notAfter)
+    {
+        ArgumentNullException.ThrowIfNull(issuer);
+        _ = new SpiffeId(trustDomain, "x", "x");
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var subject = new X500DistinguishedNameBuilder();
+        subject.AddOrganizationName(trustDomain);
+        subject.AddCommonName("Ztunnel intermediate CA");
+        var request = new CertificateRequest(subject.Build(), key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: true, pathLengthConstraint: 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(issuer, includeKeyIdentifier: true, includeIssuerAndSerial: false));
+        using X509Certificate2 signed = request.Create(issuer, notBefore, notAfter, NewSerial());
+        return signed.CopyWithPrivateKey(key);
+    }
+
     /// <summary>A PKCS#10 request (DER) for <paramref name="identity"/>: empty subject, exactly one URI SAN.</summary>
     public static byte[] CreateCsr(ECDsa key, SpiffeId identity)
     {
@@ -61,9 +79,7 @@ public static class CertificateMinter
 
         var request = new CertificateRequest(new X500DistinguishedName(""), csr.PublicKey, HashAlgorithmName.SHA256);
         AddLeafExtensions(request, issuer, identity);
-        byte[] serial = RandomNumberGenerator.GetBytes(16);
-        serial[0] &= 0x7F; // positive INTEGER (RFC 5280 §4.1.2.2)
-        return request.Create(issuer, notBefore, notAfter, serial);
+        return request.Create(issuer, notBefore, notAfter, NewSerial());
     }
 
     /// <summary>Fresh P-256 key, CSR, signed by <paramref name="issuer"/>: a ready workload certificate.</summary>
@@ -98,7 +114,8 @@ public static class CertificateMinter
             request.CertificateExtensions.Add(san.Build(critical: false));
         }
         AddLeafExtensions(request, issuer, identity: null);
-        return request.Create(issuer, notBefore, notAfter, RandomNumberGenerator.GetBytes(8)).CopyWithPrivateKey(key);
+        using X509Certificate2 signed = request.Create(issuer, notBefore, notAfter, NewSerial());
+        return signed.CopyWithPrivateKey(key);
     }
 
     private static void AddLeafExtensions(CertificateRequest request, X509Certificate2 issuer, SpiffeId? identity)
@@ -194,9 +211,21 @@ public static class CertificateMinter
         }
         if (curve != P256Oid)
         {
-            string what = key.Oid.Value == EcPublicKeyOid ? $"EC key on curve {curve ?? "(unknown)"}" : $"{key.Oid.FriendlyName ?? key.Oid.Value} key";
-            throw new CertificateRequestRejectedException($"certificate signing request has a {what}; only ECDSA P-256 keys are issued");
+            string what = key.Oid.Value == EcPublicKeyOid
+                ? $"an EC key on curve {curve ?? "(unknown)"}"
+                : $"a {key.Oid.FriendlyName ?? key.Oid.Value} key";
+            throw new CertificateRequestRejectedException($"certificate signing request has {what}; only ECDSA P-256 keys are issued");
         }
+    }
+
+    // ~128 random bits as a positive INTEGER with a nonzero first octet, so the DER stays minimal
+    // (RFC 5280 §4.1.2.2: unique per CA, positive, at most 20 octets).
+    private static byte[] NewSerial()
+    {
+        byte[] serial = RandomNumberGenerator.GetBytes(16);
+        serial[0] &= 0x7F;
+        serial[0] |= 0x01;
+        return serial;
     }
 
     private static bool IsSelfSigned(X509Certificate2 cert) => cert.SubjectName.RawData.AsSpan().SequenceEqual(cert.IssuerName.RawData);

@@ -2,6 +2,7 @@ using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
 
 namespace Ztunnel.Tls;
 
@@ -26,11 +27,12 @@ public static class HboneTls
     private const string ClientAuthOid = "1.3.6.1.5.5.7.3.2";
 
     /// <summary>Options for connecting to a server whose identity must be <paramref name="expectedServer"/>.</summary>
-    public static SslClientAuthenticationOptions ClientOptions(WorkloadCertificate own, TrustBundle bundle, SpiffeId expectedServer)
+    /// <param name="logger">Optional: also log each rejection (the caller gets it as <see cref="TlsPeerRejectedException"/> anyway).</param>
+    public static SslClientAuthenticationOptions ClientOptions(WorkloadCertificate own, TrustBundle bundle, SpiffeId expectedServer, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(own);
         ArgumentNullException.ThrowIfNull(bundle);
-        var validator = PeerCertificateValidator.ForServer(bundle, expectedServer);
+        var validator = PeerCertificateValidator.ForServer(bundle, expectedServer, logger);
         return new SslClientAuthenticationOptions
         {
             // Empty target host: no SNI extension is sent (Istio ztunnel sends none either).
@@ -48,11 +50,12 @@ public static class HboneTls
     }
 
     /// <summary>Options for accepting HBONE connections as <paramref name="own"/>; clients must present a certificate.</summary>
-    public static SslServerAuthenticationOptions ServerOptions(WorkloadCertificate own, TrustBundle bundle)
+    /// <param name="logger">Log each rejected client with its reason (Kestrel itself logs handshake failures only at Debug).</param>
+    public static SslServerAuthenticationOptions ServerOptions(WorkloadCertificate own, TrustBundle bundle, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(own);
         ArgumentNullException.ThrowIfNull(bundle);
-        var validator = PeerCertificateValidator.ForClient(bundle, own.Identity.TrustDomain);
+        var validator = PeerCertificateValidator.ForClient(bundle, own.Identity.TrustDomain, logger);
         return new SslServerAuthenticationOptions
         {
             EnabledSslProtocols = SslProtocols.Tls13,
@@ -82,24 +85,26 @@ public static class HboneTls
 
     /// <summary>
     /// The reason a handshake failed, for logs and error responses: our own rejection reason if our side
-    /// refused the peer's certificate, else the innermost message (e.g. the TLS alert the peer sent).
+    /// refused the peer's certificate (<see cref="TlsPeerRejectedException"/>), else the exception's message
+    /// with its innermost cause, and a hint when the peer just closed the connection (which is what a peer
+    /// that rejected our certificate does).
     /// </summary>
     public static string DescribeFailure(Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
+        Exception innermost = exception;
         for (Exception? e = exception; e is not null; e = e.InnerException)
         {
             if (e is TlsPeerRejectedException)
             {
                 return e.Message;
             }
+            innermost = e;
         }
-        Exception innermost = exception;
-        while (innermost.InnerException is not null)
-        {
-            innermost = innermost.InnerException;
-        }
-        return ReferenceEquals(innermost, exception) ? exception.Message : $"{exception.Message} ({innermost.Message})";
+        string message = ReferenceEquals(innermost, exception) ? exception.Message : $"{exception.Message} ({innermost.Message})";
+        return exception is IOException or System.Net.Sockets.SocketException
+            ? $"TLS connection closed by the peer: {message} (the peer may have rejected our certificate; see its log)"
+            : $"TLS handshake failed: {message}";
     }
 
     // Chain to the mesh bundle only, never the system store; no revocation (the mesh has no CRL/OCSP,

@@ -1,6 +1,7 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using Microsoft.Extensions.Logging;
 
 namespace Ztunnel.Tls;
 
@@ -15,25 +16,39 @@ internal sealed class PeerCertificateValidator
     private readonly SpiffeId? _expectedServer;
     private readonly string? _trustDomain;
     private readonly TrustBundle _bundle;
+    private readonly ILogger? _logger;
 
-    private PeerCertificateValidator(string peerRole, TrustBundle bundle, SpiffeId? expectedServer, string? trustDomain)
+    private PeerCertificateValidator(string peerRole, TrustBundle bundle, SpiffeId? expectedServer, string? trustDomain, ILogger? logger)
     {
         _peerRole = peerRole;
+        _logger = logger;
         _bundle = bundle;
         _expectedServer = expectedServer;
         _trustDomain = trustDomain;
     }
 
     /// <summary>Client side: the server must chain to the bundle and be exactly <paramref name="expected"/>.</summary>
-    public static PeerCertificateValidator ForServer(TrustBundle bundle, SpiffeId expected) => new("server", bundle, expected, null);
+    public static PeerCertificateValidator ForServer(TrustBundle bundle, SpiffeId expected, ILogger? logger) =>
+        new("server", bundle, expected, null, logger);
 
     /// <summary>Server side: the client must present a certificate chaining to the bundle, in <paramref name="trustDomain"/>.</summary>
-    public static PeerCertificateValidator ForClient(TrustBundle bundle, string trustDomain) => new("client", bundle, null, trustDomain);
+    public static PeerCertificateValidator ForClient(TrustBundle bundle, string trustDomain, ILogger? logger) =>
+        new("client", bundle, null, trustDomain, logger);
 
     public bool Validate(object sender, System.Security.Cryptography.X509Certificates.X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
         string? reason = Check(certificate, chain, errors);
-        return reason is null ? true : throw new TlsPeerRejectedException(reason);
+        return reason is null || Reject(reason);
+    }
+
+    // Throws rather than returning false so the reason reaches the caller (see TlsPeerRejectedException).
+    private bool Reject(string reason)
+    {
+        if (_logger is not null)
+        {
+            TlsLog.PeerRejected(_logger, reason);
+        }
+        throw new TlsPeerRejectedException(reason);
     }
 
     /// <summary>Null when the peer is acceptable, otherwise the reason it is not.</summary>
@@ -72,15 +87,14 @@ internal sealed class PeerCertificateValidator
         {
             return $"{who} could not be verified (no chain was built)";
         }
-        DateTime now = DateTime.Now;
+        DateTime now = DateTime.Now; // X509Certificate2.NotBefore/NotAfter are local times
         // Walk leaf-first so the message names the certificate that is actually wrong.
-        foreach (X509ChainElement element in chain.ChainElements)
+        X509ChainElementCollection elements = chain.ChainElements;
+        for (int i = 0; i < elements.Count; i++)
         {
-            X509Certificate2 cert = element.Certificate;
-            string name = ReferenceEquals(element, chain.ChainElements[0]) || cert.RawData.AsSpan().SequenceEqual(leaf.RawData)
-                ? who
-                : $"{who}: its issuer '{cert.Subject}'";
-            foreach (X509ChainStatus status in element.ChainElementStatus)
+            X509Certificate2 cert = elements[i].Certificate;
+            string name = i == 0 ? who : $"{who}: its issuer '{cert.Subject}'";
+            foreach (X509ChainStatus status in elements[i].ChainElementStatus)
             {
                 switch (status.Status)
                 {

@@ -1,13 +1,20 @@
+using System.Security.Authentication;
+
 namespace Ztunnel.Tls;
 
 /// <summary>
 /// Why our side refused the peer's certificate during an HBONE handshake (no certificate, untrusted
-/// chain, expired, no SPIFFE ID, wrong trust domain, unexpected identity). Thrown from the certificate
-/// validation callback; SslStream surfaces it from AuthenticateAsClient/ServerAsync as the
-/// <see cref="System.Security.Authentication.AuthenticationException"/> (directly or as its inner exception:
-/// use <see cref="HboneTls.DescribeFailure"/> to get the reason either way).
+/// chain, expired or not yet valid, no SPIFFE ID, wrong trust domain, unexpected identity).
 /// </summary>
-public sealed class TlsPeerRejectedException : Exception
+/// <remarks>
+/// Thrown from the RemoteCertificateValidationCallback of <see cref="HboneTls"/>'s options. .NET 10's
+/// SslStream lets a callback exception escape AuthenticateAsClientAsync/AuthenticateAsServerAsync
+/// unchanged, so callers (and Kestrel, which catches AuthenticationException) see this type with the
+/// reason as its message. Returning false instead would only yield the generic "rejected by the provided
+/// RemoteCertificateValidationCallback". The cost: no TLS alert is sent, the peer sees the connection
+/// close (EOF or reset) during or right after its handshake.
+/// </remarks>
+public sealed class TlsPeerRejectedException : AuthenticationException
 {
     public TlsPeerRejectedException()
     {
