@@ -253,4 +253,36 @@ public sealed class HboneServerConnectTests
 
         await cancelled.Task.WaitAsync(Guard);
     }
+
+    [Fact]
+    public async Task ZeroByteRead_WaitsForDataWithoutConsumingIt()
+    {
+        var reads = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var harness = await ServerHarness.StartAsync(TestHandler.Run(async (tunnel, ct) =>
+        {
+            var log = new StringBuilder();
+            var buffer = new byte[64];
+            while (true)
+            {
+                int zero = await tunnel.ReadAsync(Memory<byte>.Empty, ct);
+                int n = await tunnel.ReadAsync(buffer, ct);
+                log.Append($"[{zero}]{Encoding.ASCII.GetString(buffer, 0, n)}");
+                if (n == 0)
+                {
+                    break;
+                }
+            }
+            reads.SetResult(log.ToString());
+            await tunnel.CompleteWritesAsync(ct);
+        }));
+        var client = await harness.ConnectAsync();
+        var stream = await client.ConnectAsync("10.0.0.5:8080");
+        (await stream.StatusAsync()).ShouldBe(200);
+
+        await stream.WriteAsync("abc"u8.ToArray());
+        await stream.EndAsync();
+
+        // Every zero-byte read returned 0 and left the data for the next read; the end reads as 0 too.
+        (await reads.Task.WaitAsync(Guard)).ShouldBe("[0]abc[0]");
+    }
 }
