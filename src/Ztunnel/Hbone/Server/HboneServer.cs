@@ -13,7 +13,8 @@ namespace Ztunnel.Hbone.Server;
 /// </summary>
 /// <remarks>
 /// Kestrel runs in a bare host (no configuration sources, no logging providers of its own, no console
-/// lifetime); it logs through the caller's <see cref="ILoggerFactory"/>.
+/// lifetime); it logs through the caller's <see cref="ILoggerFactory"/>, minus ASP.NET Core's per-request
+/// Information lines (<see cref="QuietHostLoggerFactory"/>).
 /// </remarks>
 public sealed partial class HboneServer : IAsyncDisposable
 {
@@ -34,7 +35,7 @@ public sealed partial class HboneServer : IAsyncDisposable
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         // Registered after the host's defaults, so these win.
-        builder.Services.AddSingleton(loggerFactory);
+        builder.Services.AddSingleton<ILoggerFactory>(new QuietHostLoggerFactory(loggerFactory));
         builder.Services.AddSingleton<IHostLifetime, NoHostLifetime>();
         // The drain deadline comes from StopAsync's caller, not the host's 30 s default.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = Timeout.InfiniteTimeSpan);
