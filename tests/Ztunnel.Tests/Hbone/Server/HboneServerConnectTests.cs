@@ -285,4 +285,50 @@ public sealed class HboneServerConnectTests
         // Every zero-byte read returned 0 and left the data for the next read; the end reads as 0 too.
         (await reads.Task.WaitAsync(Guard)).ShouldBe("[0]abc[0]");
     }
+
+    [Fact]
+    public async Task ExtendedConnect_IsAnswered400()
+    {
+        var handler = TestHandler.Echo();
+        await using var harness = await ServerHarness.StartAsync(handler);
+        var client = await harness.ConnectAsync();
+
+        // RFC 8441 extended CONNECT (WebSockets over HTTP/2) is a different protocol, not a TCP tunnel.
+        var stream = await client.OpenAsync(
+            [(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "https"), (":path", "/"), (":authority", "10.0.0.5:8080")],
+            endStream: false);
+
+        (await stream.StatusAsync()).ShouldBe(400);
+        handler.Requests.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task ClientReset_FailsTheSessionsWrites()
+    {
+        var writeFailure = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var harness = await ServerHarness.StartAsync(TestHandler.Run(async (tunnel, ct) =>
+        {
+            // Writes until the client's RST_STREAM reaches the server.
+            var chunk = new byte[256 * 1024];
+            try
+            {
+                while (true)
+                {
+                    await tunnel.WriteAsync(chunk, ct);
+                }
+            }
+            catch (Exception e)
+            {
+                writeFailure.SetResult(e);
+            }
+        }));
+        var client = await harness.ConnectAsync();
+        var stream = await client.ConnectAsync("10.0.0.5:8080");
+        (await stream.StatusAsync()).ShouldBe(200);
+
+        await stream.ResetAsync();
+
+        var failure = await writeFailure.Task.WaitAsync(Guard);
+        (failure is IOException or OperationCanceledException).ShouldBeTrue(failure.ToString());
+    }
 }
