@@ -67,7 +67,7 @@ public sealed partial class HboneServer : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _state, 2) != 1)
         {
-            await Listeners.DisposeAsync();
+            await Listeners.StopAcceptingAsync();
             return;
         }
         Log.Stopping(_logger, drainTimeout);
@@ -81,7 +81,7 @@ public sealed partial class HboneServer : IAsyncDisposable
         }
         finally
         {
-            await Listeners.DisposeAsync();
+            await Listeners.StopAcceptingAsync();
         }
         Log.Stopped(_logger);
     }
@@ -90,5 +90,7 @@ public sealed partial class HboneServer : IAsyncDisposable
     {
         await StopAsync(TimeSpan.Zero);
         await _app.DisposeAsync();
+        // Last: every connection is gone, so nothing rents from the transport's memory pool any more.
+        await Listeners.DisposeAsync();
     }
 }

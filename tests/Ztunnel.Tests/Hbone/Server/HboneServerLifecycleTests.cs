@@ -91,10 +91,12 @@ public sealed class HboneServerLifecycleTests
 
         var stopping = harness.Server.StopAsync(TimeSpan.FromSeconds(60));
         await client.GoAway.WaitAsync(Guard);
-        await stream.WriteAsync("drained"u8.ToArray());
+        // A megabyte after the GOAWAY: the draining connection keeps working (socket reads, pooled buffers).
+        var payload = System.Security.Cryptography.RandomNumberGenerator.GetBytes(1024 * 1024);
+        await stream.WriteAsync(payload);
         await stream.EndAsync();
 
-        Encoding.ASCII.GetString(await stream.ReadToEndAsync().WaitAsync(Guard)).ShouldBe("drained");
+        (await stream.ReadToEndAsync().WaitAsync(Guard)).ShouldBe(payload);
         await stopping.WaitAsync(Guard);
         sessionCancelled.ShouldBeFalse();
     }
