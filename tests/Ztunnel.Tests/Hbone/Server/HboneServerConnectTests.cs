@@ -119,6 +119,17 @@ public sealed class HboneServerConnectTests
     }
 
     [Fact]
+    public async Task Connect_HandlerReturnsDefault_IsAnswered503()
+    {
+        await using var harness = await ServerHarness.StartAsync(new TestHandler((_, _) => ValueTask.FromResult(default(HboneAcceptResult))));
+        var client = await harness.ConnectAsync();
+
+        var stream = await client.ConnectAsync("10.0.0.5:8080");
+
+        (await stream.StatusAsync()).ShouldBe(503);
+    }
+
+    [Fact]
     public async Task Connect_NoResponseUntilTheHandlerAccepts()
     {
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
