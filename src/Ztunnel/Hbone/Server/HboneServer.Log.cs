@@ -1,0 +1,19 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace Ztunnel.Hbone.Server;
+
+public sealed partial class HboneServer
+{
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1120, Level = LogLevel.Information, Message = "HBONE server stopping; draining tunnels for up to {Drain}")]
+        public static partial void Stopping(ILogger logger, TimeSpan drain);
+
+        [LoggerMessage(EventId = 1121, Level = LogLevel.Information, Message = "HBONE server stopped")]
+        public static partial void Stopped(ILogger logger);
+
+        [LoggerMessage(EventId = 1122, Level = LogLevel.Error, Message = "HBONE listener {Listener}: TLS connection from {Remote} has no SPIFFE client identity; closing it")]
+        public static partial void NoPeerIdentity(ILogger logger, string listener, EndPoint? remote);
+    }
+}
