@@ -149,6 +149,12 @@ public sealed class LocalConfigLoaderTests
         "c.yaml:1: workloads: must be a list, not a mapping")]
     [InlineData("workloads:\n  - uid: a\n    name: a: b\n",
         "c.yaml:3: not valid YAML")]
+    [InlineData("nodeName: a\nnodeName: b\n",
+        "c.yaml:2: not valid YAML")]
+    [InlineData("workloads:\n  - uid: \"\"\n    name: a\n    namespace: ns\n",
+        "c.yaml:2: workloads[0].uid: is empty")]
+    [InlineData("workloads:\n  - uid: a\n    name: a\n    namespace: my ns\n",
+        "c.yaml:2: workloads[0]: namespace 'my ns' has the character ' '")]
     public void BadInput_IsReported_WithFileLineAndPath(string yaml, string expected)
     {
         var e = Should.Throw<ConfigException>(() => LocalConfigLoader.Parse(yaml, "c.yaml"));
