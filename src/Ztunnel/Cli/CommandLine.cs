@@ -12,6 +12,7 @@ internal static class CommandLine
         root.Subcommands.Add(VersionCommand());
         root.Subcommands.Add(CaCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(ConfigCommand.Create());
         root.Subcommands.Add(CniCommand.Create());
         root.Subcommands.Add(AuthzCommand.Create());
         return root;

@@ -84,6 +84,11 @@ internal sealed class ConfigReader(string source)
             Error(node, childPath, $"must be a string, not a {Kind(node)}");
             return null;
         }
+        if (required && string.IsNullOrEmpty(scalar.Value))
+        {
+            Error(node, childPath, "is empty");
+            return null;
+        }
         return scalar.Value ?? "";
     }
 

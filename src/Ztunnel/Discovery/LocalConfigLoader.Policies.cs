@@ -10,7 +10,7 @@ internal static partial class LocalConfigLoader
     /// loader. Inline objects are handed over as their own text from the file, padded so that the loader's
     /// line numbers are the config file's line numbers.
     /// </summary>
-    private static PolicySet ReadPolicies(ConfigReader reader, YamlMappingNode root, string text, string baseDirectory, DaemonSettings settings)
+    private static PolicySet ReadPolicies(ConfigReader reader, YamlMappingNode root, string text, string baseDirectory, DaemonSettings settings, ICollection<string>? policyPaths)
     {
         var authorization = new List<AuthorizationPolicy>();
         var peer = new List<PeerAuthentication>();
@@ -38,6 +38,7 @@ internal static partial class LocalConfigLoader
                 reader.Error(node, path, $"'{value}' does not exist (resolved to {full})");
                 continue;
             }
+            policyPaths?.Add(full);
             Load(() => PolicyLoader.LoadPath(full), path);
         }
 

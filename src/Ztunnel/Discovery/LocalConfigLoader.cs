@@ -34,9 +34,11 @@ internal static partial class LocalConfigLoader
 
     /// <summary>
     /// Parses configuration <paramref name="text"/>; <paramref name="source"/> names it in messages and
-    /// relative paths (caDir, policyPaths) are resolved against <paramref name="baseDirectory"/>.
+    /// relative paths (caDir, policyPaths) are resolved against <paramref name="baseDirectory"/>. The
+    /// resolved policy paths that exist are added to <paramref name="policyPaths"/>, even when parsing
+    /// fails, so a watcher can follow them.
     /// </summary>
-    public static LocalConfig Parse(string text, string source, string? baseDirectory = null)
+    public static LocalConfig Parse(string text, string source, string? baseDirectory = null, ICollection<string>? policyPaths = null)
     {
         baseDirectory ??= Directory.GetCurrentDirectory();
         var reader = new ConfigReader(source);
@@ -73,7 +75,7 @@ internal static partial class LocalConfigLoader
         var settings = ReadSettings(reader, root, baseDirectory);
         var workloads = ReadWorkloads(reader, root, settings.TrustDomain);
         var services = ReadServices(reader, root, workloads);
-        var policies = ReadPolicies(reader, root, text, baseDirectory, settings);
+        var policies = ReadPolicies(reader, root, text, baseDirectory, settings, policyPaths);
 
         if (reader.Errors.Count > 0)
         {

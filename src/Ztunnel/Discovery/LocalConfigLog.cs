@@ -18,4 +18,7 @@ internal static partial class LocalConfigLog
 
     [LoggerMessage(EventId = 1105, Level = LogLevel.Warning, Message = "watching {Directory} failed; reloading to catch up")]
     public static partial void WatcherError(ILogger logger, string directory, Exception exception);
+
+    [LoggerMessage(EventId = 1106, Level = LogLevel.Warning, Message = "cannot watch {Directory} for changes; edits will not be picked up until restart")]
+    public static partial void CannotWatch(ILogger logger, string directory, Exception exception);
 }

@@ -4,22 +4,26 @@ namespace Ztunnel.Discovery;
 
 /// <summary>
 /// Fills the <see cref="StateStore"/> from the local configuration file and keeps it current: the
-/// file's directory is watched (so atomic rename-replace by editors and kubectl's ConfigMap symlink
-/// swap are seen, not only in-place writes), events are debounced, and the file is reloaded when its
-/// content changed. A bad file is reported and the previous state kept.
+/// file's directory and those of its <c>policyPaths</c> are watched (so atomic rename-replace by
+/// editors and kubectl's ConfigMap symlink swap are seen, not only in-place writes), events are
+/// debounced, and everything is reloaded when the content of the file or of a policy file changed.
+/// A bad file is reported and the previous state kept.
 /// </summary>
-internal sealed class LocalConfigSource : IDisposable
+internal sealed partial class LocalConfigSource : IDisposable
 {
     private readonly string _path;
     private readonly string _fullPath;
+    private readonly string _directory;
     private readonly StateStore _store;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly TimeSpan _debounce;
+    // Serializes loads; guards _lastFingerprint, _policyPaths, _watchers, Current.
     private readonly Lock _reloadLock = new();
-    private FileSystemWatcher? _watcher;
+    private readonly Dictionary<string, FileSystemWatcher> _watchers = new(StringComparer.Ordinal);
+    private List<string> _policyPaths = [];
     private ITimer? _debounceTimer;
-    private string? _lastText;
+    private string? _lastFingerprint;
     private TaskCompletionSource<ConfigReloadResult> _nextReload = NewCompletion();
     private bool _disposed;
 
@@ -29,6 +33,7 @@ internal sealed class LocalConfigSource : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(path);
         _path = path;
         _fullPath = Path.GetFullPath(path);
+        _directory = Path.GetDirectoryName(_fullPath)!;
         _store = store;
         _logger = logger;
         _time = time ?? TimeProvider.System;
@@ -38,7 +43,7 @@ internal sealed class LocalConfigSource : IDisposable
     /// <summary>The configuration in effect (the last one that loaded without errors).</summary>
     public LocalConfig? Current { get; private set; }
 
-    /// <summary>Raised after every reload attempt that saw new file content, good or bad.</summary>
+    /// <summary>Raised after every reload attempt that saw new content, good or bad.</summary>
     public event EventHandler<ConfigReloadResult>? Reloaded;
 
     /// <summary>
@@ -47,27 +52,18 @@ internal sealed class LocalConfigSource : IDisposable
     /// </summary>
     public LocalConfig Start()
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        string directory = Path.GetDirectoryName(_fullPath)!;
-        // Watch before the first read so a change landing in between is not missed.
-        _debounceTimer = _time.CreateTimer(_ => ReloadIfChanged(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _watcher = new FileSystemWatcher(directory)
-        {
-            IncludeSubdirectories = false,
-            NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
-        };
-        _watcher.Changed += OnFileEvent;
-        _watcher.Created += OnFileEvent;
-        _watcher.Deleted += OnFileEvent;
-        _watcher.Renamed += OnFileEvent;
-        _watcher.Error += OnWatcherError;
-        _watcher.EnableRaisingEvents = true;
-
         lock (_reloadLock)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _debounceTimer = _time.CreateTimer(_ => ReloadIfChanged(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            // Watch before the first read so a change landing in between is not missed.
+            WatchDirectories();
             string text = ReadText();
-            var config = LocalConfigLoader.Parse(text, _path, directory);
-            _lastText = text;
+            var seen = new List<string>();
+            var config = LocalConfigLoader.Parse(text, _path, _directory, seen);
+            _policyPaths = seen;
+            WatchDirectories();
+            _lastFingerprint = Fingerprint(text);
             Apply(config);
             return config;
         }
@@ -76,10 +72,9 @@ internal sealed class LocalConfigSource : IDisposable
     /// <summary>Completes with the result of the next reload that sees new content (for tests and the admin API).</summary>
     public Task<ConfigReloadResult> NextReloadAsync() => Volatile.Read(ref _nextReload).Task;
 
-    /// <summary>Reloads now if the file content changed since the last attempt; null when unchanged.</summary>
+    /// <summary>Reloads now if the file or a policy file changed since the last attempt; null when nothing changed.</summary>
     public ConfigReloadResult? ReloadIfChanged()
     {
-        ConfigReloadResult result;
         lock (_reloadLock)
         {
             if (_disposed)
@@ -94,19 +89,27 @@ internal sealed class LocalConfigSource : IDisposable
             catch (ConfigException e)
             {
                 // Mid-save (deleted, not yet recreated): report; the next file event retries.
-                result = new ConfigReloadResult(_path, null, e.Errors);
-                _lastText = null;
-                Report(result);
-                return result;
+                _lastFingerprint = null;
+                return Report(new ConfigReloadResult(_path, null, e.Errors));
             }
-            if (text == _lastText)
+            string fingerprint = Fingerprint(text);
+            if (fingerprint == _lastFingerprint)
             {
                 return null;
             }
-            _lastText = text;
+            _lastFingerprint = fingerprint;
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                // An in-place save truncates before it writes; an empty file on reload is a half-written one,
+                // not a request to forget every workload. The write that follows brings a new event.
+                return Report(new ConfigReloadResult(_path, null, [new ConfigDiagnostic(_path, 0, "", "the file is empty (still being written?)")]));
+            }
+
+            var seen = new List<string>();
+            ConfigReloadResult result;
             try
             {
-                var config = LocalConfigLoader.Parse(text, _path, Path.GetDirectoryName(_fullPath));
+                var config = LocalConfigLoader.Parse(text, _path, _directory, seen);
                 if (Current is { } previous && previous.Settings != config.Settings)
                 {
                     LocalConfigLog.SettingsNeedRestart(_logger, _path);
@@ -118,9 +121,17 @@ internal sealed class LocalConfigSource : IDisposable
             {
                 result = new ConfigReloadResult(_path, null, e.Errors);
             }
-            Report(result);
+            // A file that failed before reaching policyPaths keeps the old ones watched. When the paths are
+            // the same, the fingerprint taken before parsing stands, so a policy edit racing with this load
+            // still differs from it and triggers another reload.
+            if ((seen.Count > 0 || result.Succeeded) && !seen.SequenceEqual(_policyPaths, StringComparer.Ordinal))
+            {
+                _policyPaths = seen;
+                _lastFingerprint = Fingerprint(text);
+                WatchDirectories();
+            }
+            return Report(result);
         }
-        return result;
     }
 
     public void Dispose()
@@ -128,9 +139,13 @@ internal sealed class LocalConfigSource : IDisposable
         lock (_reloadLock)
         {
             _disposed = true;
+            foreach (var watcher in _watchers.Values)
+            {
+                watcher.Dispose();
+            }
+            _watchers.Clear();
+            _debounceTimer?.Dispose();
         }
-        _watcher?.Dispose();
-        _debounceTimer?.Dispose();
     }
 
     private void Apply(LocalConfig config)
@@ -144,7 +159,7 @@ internal sealed class LocalConfigSource : IDisposable
         LocalConfigLog.Loaded(_logger, _path, config.State.Workloads.Count, config.State.Services.Count);
     }
 
-    private void Report(ConfigReloadResult result)
+    private ConfigReloadResult Report(ConfigReloadResult result)
     {
         foreach (var error in result.Errors)
         {
@@ -153,6 +168,7 @@ internal sealed class LocalConfigSource : IDisposable
         var completion = Interlocked.Exchange(ref _nextReload, NewCompletion());
         Reloaded?.Invoke(this, result);
         completion.TrySetResult(result);
+        return result;
     }
 
     private string ReadText()
@@ -165,16 +181,6 @@ internal sealed class LocalConfigSource : IDisposable
         {
             throw new ConfigException([new ConfigDiagnostic(_path, 0, "", $"cannot read the file: {e.Message}")]);
         }
-    }
-
-    // Any event in the directory may concern the file: a rename onto it, a symlink swap of `..data`
-    // (Kubernetes ConfigMap volumes), an in-place write. The content comparison filters out the rest.
-    private void OnFileEvent(object sender, FileSystemEventArgs e) => _debounceTimer?.Change(_debounce, Timeout.InfiniteTimeSpan);
-
-    private void OnWatcherError(object sender, ErrorEventArgs e)
-    {
-        LocalConfigLog.WatcherError(_logger, Path.GetDirectoryName(_fullPath)!, e.GetException());
-        _debounceTimer?.Change(_debounce, Timeout.InfiniteTimeSpan);
     }
 
     private static TaskCompletionSource<ConfigReloadResult> NewCompletion() => new(TaskCreationOptions.RunContinuationsAsynchronously);

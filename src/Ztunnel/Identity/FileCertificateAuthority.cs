@@ -13,6 +13,9 @@ internal sealed class FileCertificateAuthority : ICertificateAuthority, IDisposa
     // Certificates start slightly in the past so a peer whose clock lags a little accepts them.
     private static readonly TimeSpan Backdate = TimeSpan.FromMinutes(1);
 
+    // CertificateMinter.CreateRoot writes the trust domain as the root's organization (O=).
+    private const string OrganizationOid = "2.5.4.10";
+
     private readonly X509Certificate2 _root;
     private readonly TimeProvider _time;
 
@@ -27,7 +30,7 @@ internal sealed class FileCertificateAuthority : ICertificateAuthority, IDisposa
         _time = time ?? TimeProvider.System;
         TrustBundle = new TrustBundle([X509CertificateLoader.LoadCertificate(root.RawData)]);
         TrustDomain = root.SubjectName.EnumerateRelativeDistinguishedNames()
-            .FirstOrDefault(n => n.GetSingleElementType().Value == "2.5.4.10")?.GetSingleElementValue();
+            .FirstOrDefault(n => !n.HasMultipleElements && n.GetSingleElementType().Value == OrganizationOid)?.GetSingleElementValue();
     }
 
     /// <summary>Loads the CA from <paramref name="directory"/>; throws <see cref="CertificateAuthorityException"/> naming the problem.</summary>

@@ -38,7 +38,10 @@ internal sealed partial class InboundAuthorizer
         if (!decision.Allowed)
         {
             Interlocked.Increment(ref _denied);
-            LogDenied(connection.Source, connection.SourceIdentity, connection.Destination, decision);
+            if (_logger.IsEnabled(LogLevel.Information))
+            {
+                LogDenied(connection.Source, connection.SourceIdentity?.ToString() ?? "no identity", connection.Destination, decision);
+            }
         }
         else if (decision.DryRunAllowed == false)
         {
@@ -71,7 +74,7 @@ internal sealed partial class InboundAuthorizer
     }
 
     [LoggerMessage(EventId = 400, Level = LogLevel.Information, Message = "Denied {Source} ({Identity}) -> {Destination}: {Decision}")]
-    private partial void LogDenied(IPEndPoint source, SpiffeId? identity, IPEndPoint destination, AuthorizationDecision decision);
+    private partial void LogDenied(IPEndPoint source, string identity, IPEndPoint destination, AuthorizationDecision decision);
 
     [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "Dry-run policy would deny {Source} -> {Destination}: {Findings}")]
     private partial void LogDryRunDeny(IPEndPoint source, IPEndPoint destination, IReadOnlyList<string> findings);

@@ -33,6 +33,61 @@ public sealed class LocalConfigLoaderTests
         service.Endpoints.Single(e => e.WorkloadUid == "echo-2").Healthy.ShouldBeFalse();
         service.Endpoints.Single(e => e.WorkloadUid == "echo-1").Weight.ShouldBe(3);
         state.ServicesOf("echo-1").ShouldBe([service]);
+
+        state.Policies.AuthorizationPolicies.ShouldHaveSingleItem().Ref.ToString().ShouldBe("demo/echo-allow-sleep");
+        state.Policies.PeerAuthentications.ShouldHaveSingleItem().Ref.ToString().ShouldBe("demo/strict");
+        state.Policies.RootNamespace.ShouldBe("istio-system");
+    }
+
+    [Fact]
+    public void InlinePolicyError_IsReported_AtItsLineInTheConfigFile()
+    {
+        string yaml = """
+            nodeName: n
+            policies:
+              - apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: p, namespace: ns}
+                spec:
+                  action: MAYBE
+            """;
+
+        var e = Should.Throw<ConfigException>(() => LocalConfigLoader.Parse(yaml, "c.yaml"));
+
+        var error = e.Errors.ShouldHaveSingleItem();
+        error.Source.ShouldBe("c.yaml");
+        error.Line.ShouldBe(7);
+        error.ToString().ShouldBe("c.yaml:7: AuthorizationPolicy ns/p: spec.action: 'MAYBE' is not an action (ALLOW, DENY, AUDIT or CUSTOM)");
+    }
+
+    [Fact]
+    public void PolicyPaths_LoadFilesAndDirectories_RelativeToTheConfig()
+    {
+        using var dir = new TempDirectory();
+        Directory.CreateDirectory(dir.File("policies"));
+        File.WriteAllText(dir.File("policies/a.yaml"), "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: a, namespace: ns}\nspec: {action: DENY, rules: [{}]}\n");
+        File.WriteAllText(dir.File("peer.yaml"), "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: strict, namespace: ns}\nspec: {mtls: {mode: STRICT}}\n");
+        File.WriteAllText(dir.File("ztunnel.yaml"), "policyPaths: [policies, peer.yaml]\n");
+
+        var config = LocalConfigLoader.LoadFile(dir.File("ztunnel.yaml"));
+
+        config.State.Policies.AuthorizationPolicies.ShouldHaveSingleItem().Ref.ToString().ShouldBe("ns/a");
+        config.State.Policies.PeerAuthentications.ShouldHaveSingleItem().Ref.ToString().ShouldBe("ns/strict");
+    }
+
+    [Fact]
+    public void PolicyFileError_NamesThePolicyFile()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("bad.yaml"), "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: a, namespace: ns}\nspec:\n  action: MAYBE\n");
+        File.WriteAllText(dir.File("ztunnel.yaml"), "policyPaths: [bad.yaml]\n");
+
+        var e = Should.Throw<ConfigException>(() => LocalConfigLoader.LoadFile(dir.File("ztunnel.yaml")));
+
+        var error = e.Errors.ShouldHaveSingleItem();
+        error.Source.ShouldEndWith("bad.yaml");
+        error.Line.ShouldBe(5);
+        error.ToString().ShouldEndWith("bad.yaml:5: AuthorizationPolicy ns/a: spec.action: 'MAYBE' is not an action (ALLOW, DENY, AUDIT or CUSTOM)");
     }
 
     [Fact]
@@ -94,6 +149,12 @@ public sealed class LocalConfigLoaderTests
         "c.yaml:1: workloads: must be a list, not a mapping")]
     [InlineData("workloads:\n  - uid: a\n    name: a: b\n",
         "c.yaml:3: not valid YAML")]
+    [InlineData("nodeName: a\nnodeName: b\n",
+        "c.yaml:2: not valid YAML")]
+    [InlineData("workloads:\n  - uid: \"\"\n    name: a\n    namespace: ns\n",
+        "c.yaml:2: workloads[0].uid: is empty")]
+    [InlineData("workloads:\n  - uid: a\n    name: a\n    namespace: my ns\n",
+        "c.yaml:2: workloads[0]: namespace 'my ns' has the character ' '")]
     public void BadInput_IsReported_WithFileLineAndPath(string yaml, string expected)
     {
         var e = Should.Throw<ConfigException>(() => LocalConfigLoader.Parse(yaml, "c.yaml"));

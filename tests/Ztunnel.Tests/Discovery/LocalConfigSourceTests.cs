@@ -1,4 +1,5 @@
 using System.Net;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging.Abstractions;
 using Ztunnel.Discovery;
 
@@ -20,12 +21,35 @@ public sealed class LocalConfigSourceTests : IDisposable
             node: n1
         """;
 
+    private readonly Channel<ConfigReloadResult> _results = Channel.CreateUnbounded<ConfigReloadResult>();
+
     private LocalConfigSource StartSource(string ip)
     {
         File.WriteAllText(_dir.File("ztunnel.yaml"), Config(ip));
-        var source = new LocalConfigSource(_dir.File("ztunnel.yaml"), _store, NullLogger<LocalConfigSource>.Instance, debounce: TimeSpan.FromMilliseconds(20));
+        return Watch(_dir.File("ztunnel.yaml"));
+    }
+
+    private LocalConfigSource Watch(string path)
+    {
+        var source = new LocalConfigSource(path, _store, NullLogger<LocalConfigSource>.Instance, debounce: TimeSpan.FromMilliseconds(20));
+        source.Reloaded += (_, r) => _results.Writer.TryWrite(r);
         source.Start();
         return source;
+    }
+
+    // A writer may be seen mid-write (an in-place save truncates first), so a test waits for the reload
+    // that saw the content it wrote rather than for the first reload.
+    private async Task<ConfigReloadResult> ReloadWhere(Func<ConfigReloadResult, bool> predicate)
+    {
+        using var guard = new CancellationTokenSource(HangGuard);
+        while (true)
+        {
+            var result = await _results.Reader.ReadAsync(guard.Token);
+            if (predicate(result))
+            {
+                return result;
+            }
+        }
     }
 
     [Fact]
@@ -51,12 +75,10 @@ public sealed class LocalConfigSourceTests : IDisposable
     public async Task Edit_InPlace_PublishesNewState()
     {
         using var source = StartSource("10.0.0.1");
-        var next = source.NextReloadAsync();
 
         await File.WriteAllTextAsync(_dir.File("ztunnel.yaml"), Config("10.0.0.9"));
-        var result = await next.WaitAsync(HangGuard);
+        await ReloadWhere(r => r.Succeeded);
 
-        result.Succeeded.ShouldBeTrue();
         _store.Current.FindWorkload(IPAddress.Parse("10.0.0.9"))!.Uid.ShouldBe("a");
         _store.Current.FindWorkload(IPAddress.Parse("10.0.0.1")).ShouldBeNull();
     }
@@ -66,10 +88,9 @@ public sealed class LocalConfigSourceTests : IDisposable
     {
         using var source = StartSource("10.0.0.1");
         var before = _store.Current;
-        var next = source.NextReloadAsync();
 
         await File.WriteAllTextAsync(_dir.File("ztunnel.yaml"), Config("10.0.0.x"));
-        var result = await next.WaitAsync(HangGuard);
+        var result = await ReloadWhere(r => r.Errors.Any(e => e.Line > 0));
 
         result.Succeeded.ShouldBeFalse();
         result.Errors.ShouldHaveSingleItem().ToString().ShouldEndWith("ztunnel.yaml:6: workloads[0].ips[0]: '10.0.0.x' is not an IP address");
@@ -77,10 +98,24 @@ public sealed class LocalConfigSourceTests : IDisposable
         source.Current!.State.ShouldBeSameAs(before);
 
         // Fixing the file recovers.
-        next = source.NextReloadAsync();
         await File.WriteAllTextAsync(_dir.File("ztunnel.yaml"), Config("10.0.0.2"));
-        (await next.WaitAsync(HangGuard)).Succeeded.ShouldBeTrue();
+        await ReloadWhere(r => r.Succeeded);
         _store.Current.FindWorkload(IPAddress.Parse("10.0.0.2")).ShouldNotBeNull();
+    }
+
+    [Fact]
+    public async Task EmptiedFile_IsTreatedAsHalfWritten_AndKeepsOldState()
+    {
+        using var source = StartSource("10.0.0.1");
+        var before = _store.Current;
+        var next = source.NextReloadAsync();
+
+        await File.WriteAllTextAsync(_dir.File("ztunnel.yaml"), "");
+        var result = await next.WaitAsync(HangGuard);
+
+        result.Succeeded.ShouldBeFalse();
+        result.Errors.ShouldHaveSingleItem().Message.ShouldBe("the file is empty (still being written?)");
+        _store.Current.ShouldBeSameAs(before);
     }
 
     [Fact]
@@ -107,8 +142,7 @@ public sealed class LocalConfigSourceTests : IDisposable
         File.WriteAllText(_dir.File("..v1/ztunnel.yaml"), Config("10.0.0.1"));
         File.CreateSymbolicLink(_dir.File("..data"), "..v1");
         File.CreateSymbolicLink(_dir.File("ztunnel.yaml"), "..data/ztunnel.yaml");
-        using var source = new LocalConfigSource(_dir.File("ztunnel.yaml"), _store, NullLogger<LocalConfigSource>.Instance, debounce: TimeSpan.FromMilliseconds(20));
-        source.Start();
+        using var source = Watch(_dir.File("ztunnel.yaml"));
         var next = source.NextReloadAsync();
 
         Directory.CreateDirectory(_dir.File("..v2"));
@@ -124,6 +158,22 @@ public sealed class LocalConfigSourceTests : IDisposable
 
         result.Succeeded.ShouldBeTrue();
         _store.Current.FindWorkload(IPAddress.Parse("10.0.0.5"))!.Uid.ShouldBe("a");
+    }
+
+    [Fact]
+    public async Task PolicyFileEdit_ReloadsPolicies()
+    {
+        Directory.CreateDirectory(_dir.File("policies"));
+        const string Deny = "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: NAME, namespace: ns}\nspec: {action: DENY, rules: [{}]}\n";
+        File.WriteAllText(_dir.File("policies/a.yaml"), Deny.Replace("NAME", "first", StringComparison.Ordinal));
+        File.WriteAllText(_dir.File("ztunnel.yaml"), Config("10.0.0.1") + "\npolicyPaths: [policies]\n");
+        using var source = Watch(_dir.File("ztunnel.yaml"));
+        _store.Current.Policies.AuthorizationPolicies.ShouldHaveSingleItem().Ref.Name.ShouldBe("first");
+
+        await File.WriteAllTextAsync(_dir.File("policies/b.yaml"), Deny.Replace("NAME", "second", StringComparison.Ordinal));
+        await ReloadWhere(r => r.Succeeded && r.Config!.State.Policies.AuthorizationPolicies.Count == 2);
+
+        _store.Current.Policies.AuthorizationPolicies.Select(p => p.Ref.Name).ShouldBe(["first", "second"]);
     }
 
     public void Dispose() => _dir.Dispose();
