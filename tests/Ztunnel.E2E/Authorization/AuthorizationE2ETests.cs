@@ -39,10 +39,16 @@ public sealed class AuthorizationE2ETests(AuthorizationMeshFixture mesh) : IClas
     {
         int accepted = mesh.AppB.AcceptedCount;
         int mark = mesh.DaemonB.LineCount;
+        MetricsScrape before = await mesh.ScrapeAsync('b');
 
         bool closed = await mesh.ClientApp.IsClosedWithoutAnswerAsync(mesh.AppB.EchoEndPoint, "let me in");
 
         closed.ShouldBeTrue("the client got an answer through a denied connection");
+        MetricsScrape after = await mesh.ScrapeAsync('b');
+        string[] deniedHere = ["reporter=\"destination\"", "response_flags=\"DENY\"", "destination_workload=\"server-b\"", "source_principal=\"spiffe://cluster.local/ns/e2e/sa/client\""];
+        (after.Sum("istio_tcp_connections_failed_total", deniedHere) - before.Sum("istio_tcp_connections_failed_total", deniedHere))
+            .ShouldBe(1, after.Text);
+        (after.Sum("ztunnel_authorization_denied_total") - before.Sum("ztunnel_authorization_denied_total")).ShouldBe(1, after.Text);
         string denied = await mesh.DaemonB.WaitForLogAsync("Denied ", mark);
         denied.ShouldContain($"{mesh.Client.Address}:");
         denied.ShouldContain("spiffe://cluster.local/ns/e2e/sa/client");
@@ -109,10 +115,18 @@ public sealed class AuthorizationE2ETests(AuthorizationMeshFixture mesh) : IClas
     {
         int accepted = mesh.AppA.AcceptedCount;
         int mark = mesh.DaemonA.LineCount;
+        MetricsScrape before = await mesh.ScrapeAsync('a');
 
         bool closed = await mesh.OutsiderApp.IsClosedWithoutAnswerAsync(mesh.AppA.EchoEndPoint, "plaintext");
 
         closed.ShouldBeTrue("a plaintext client got an answer from a STRICT workload");
+        MetricsScrape after = await mesh.ScrapeAsync('a');
+        string[] failedHere = ["response_flags=\"DENY\"", "destination_workload=\"server-a\""];
+        (after.Sum("istio_tcp_connections_failed_total", failedHere) - before.Sum("istio_tcp_connections_failed_total", failedHere))
+            .ShouldBe(1, after.Text);
+        string[] deniedByStrict = ["policy=\"e2e/strict-server-a\"", "destination_workload=\"server-a\""];
+        (after.Sum("ztunnel_authorization_denied_total", deniedByStrict) - before.Sum("ztunnel_authorization_denied_total", deniedByStrict))
+            .ShouldBe(1, after.Text);
         string denied = await mesh.DaemonA.WaitForLogAsync("Denied ", mark);
         denied.ShouldContain($"{mesh.Outsider.Address}:");
         denied.ShouldContain("(no identity)");

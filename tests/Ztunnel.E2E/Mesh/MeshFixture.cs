@@ -156,6 +156,9 @@ public abstract class MeshFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>Scrapes a node daemon's Prometheus metrics.</summary>
+    public Task<MetricsScrape> ScrapeAsync(char node) => MetricsScrape.FetchAsync(Runner, Topology.Node(node));
+
     /// <summary>Registers a pod with its node's daemon through the registration API, as the CNI plugin does.</summary>
     public async Task<PodStatus> RegisterAsync(MeshPod pod)
     {
