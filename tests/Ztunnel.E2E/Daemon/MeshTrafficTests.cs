@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using Ztunnel.E2E.Mesh;
 
 namespace Ztunnel.E2E.Daemon;
@@ -117,6 +119,51 @@ public sealed class MeshTrafficTests(TrafficMeshFixture mesh) : IClassFixture<Tr
         }
 
         servers.ShouldBe(new Dictionary<string, int> { ["server-b"] = 40 });
+    }
+
+    [Theory]
+    [InlineData('b')] // over HBONE, cross node
+    [InlineData('a')] // over HBONE, same node
+    public async Task ServerHalfClosesFirst_ClientSeesEof_AndCanStillSend(char node)
+    {
+        PodServer app = node == 'a' ? mesh.AppA : mesh.AppB;
+        using Socket socket = await mesh.ClientApp.ConnectAsync(app.FinFirstEndPoint);
+
+        // The server's FIN arrives as end of stream after its greeting, while the other direction stays open.
+        byte[] fromServer = await PodClient.ReadToEndAsync(socket);
+        Encoding.ASCII.GetString(fromServer).ShouldBe($"{app.Name} {mesh.Client.Address}\n");
+        byte[] late = new byte[100_000];
+        await PodClient.ExchangeAsync(socket, late);
+
+        (await app.NextReceivedAfterFinAsync()).ShouldBe(late.Length);
+    }
+
+    [Fact]
+    public async Task NoAppListeningOnThePort_ClientSeesTheConnectionClosed_CountedAsConnectFailure()
+    {
+        var closedPort = new IPEndPoint(mesh.ServerB.Address, 7777);
+        MetricsScrape before = await mesh.ScrapeAsync('b');
+
+        bool closed = await mesh.ClientApp.IsClosedWithoutAnswerAsync(closedPort, "anyone?");
+
+        closed.ShouldBeTrue();
+        MetricsScrape after = await mesh.ScrapeAsync('b');
+        string[] labels = ["reporter=\"destination\"", "response_flags=\"CONNECT\"", "destination_workload=\"server-b\""];
+        (after.Sum("istio_tcp_connections_failed_total", labels) - before.Sum("istio_tcp_connections_failed_total", labels)).ShouldBe(1, after.Text);
+    }
+
+    [Fact]
+    public async Task PodToItsOwnIp_IsNotCaptured_AndWorks()
+    {
+        var self = new PodClient(mesh.Runner, mesh.ServerA.Netns);
+        int mark = mesh.DaemonA.LineCount;
+
+        EchoReply reply = await self.EchoAsync(mesh.AppA.EchoEndPoint, "to myself");
+
+        reply.Server.ShouldBe("server-a");
+        reply.SeenClient.ShouldBe(mesh.ServerA.Address);
+        reply.Echoed.ShouldBe("to myself");
+        mesh.DaemonA.LinesSince(mark).ShouldNotContain(line => line.Contains($"{mesh.ServerA.Address}:{PodServer.EchoPort} closed", StringComparison.Ordinal));
     }
 
     private static long PayloadTo(IReadOnlyList<CapturedPacket> packets, IPEndPoint destination)

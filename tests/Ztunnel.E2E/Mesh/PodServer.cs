@@ -13,27 +13,33 @@ namespace Ztunnel.E2E.Mesh;
 /// the pod's netns (not marked), so connections reach them exactly as they would reach any app there.
 /// On <see cref="EchoPort"/> it greets each client with "NAME CLIENT-IP" (the address it sees) and echoes
 /// until the client half-closes; on <see cref="HashPort"/> it reads to the end and answers
-/// "LENGTH SHA256HEX" of what it received.
+/// "LENGTH SHA256HEX" of what it received; on <see cref="FinFirstPort"/> it greets, half-closes at once,
+/// and then reads to the end, reporting how many bytes it got after its own FIN.
 /// </summary>
 public sealed class PodServer : IAsyncDisposable
 {
     public const int EchoPort = 8080;
     public const int HashPort = 9090;
+    public const int FinFirstPort = 7070;
 
     private readonly Socket _echo;
     private readonly Socket _hash;
+    private readonly Socket _finFirst;
+    private readonly System.Threading.Channels.Channel<long> _receivedAfterFin = System.Threading.Channels.Channel.CreateUnbounded<long>();
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentQueue<IPEndPoint> _peers = new();
     private readonly List<Task> _loops = [];
 
-    private PodServer(string name, TestNamespace pod, Socket echo, Socket hash)
+    private PodServer(string name, TestNamespace pod, Socket echo, Socket hash, Socket finFirst)
     {
         Name = name;
         Pod = pod;
         _echo = echo;
         _hash = hash;
+        _finFirst = finFirst;
         _loops.Add(AcceptLoopAsync(_echo, EchoAsync));
         _loops.Add(AcceptLoopAsync(_hash, HashAsync));
+        _loops.Add(AcceptLoopAsync(_finFirst, FinFirstAsync));
     }
 
     public string Name { get; }
@@ -44,6 +50,11 @@ public sealed class PodServer : IAsyncDisposable
 
     public IPEndPoint HashEndPoint => new(Pod.Address, HashPort);
 
+    public IPEndPoint FinFirstEndPoint => new(Pod.Address, FinFirstPort);
+
+    /// <summary>The next count of bytes a <see cref="FinFirstPort"/> connection received after the server's FIN.</summary>
+    public Task<long> NextReceivedAfterFinAsync() => _receivedAfterFin.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
+
     /// <summary>How many connections the app accepted (on either port) since it started.</summary>
     public int AcceptedCount => _peers.Count;
 
@@ -52,15 +63,21 @@ public sealed class PodServer : IAsyncDisposable
 
     internal static async Task<PodServer> StartAsync(NetnsRunner runner, TestNamespace pod, string name)
     {
-        Socket echo = await runner.CreateListenerAsync(pod.Path, new IPEndPoint(IPAddress.Any, EchoPort), transparent: false, mark: 0);
+        var sockets = new List<Socket>();
         try
         {
-            Socket hash = await runner.CreateListenerAsync(pod.Path, new IPEndPoint(IPAddress.Any, HashPort), transparent: false, mark: 0);
-            return new PodServer(name, pod, echo, hash);
+            foreach (int port in (int[])[EchoPort, HashPort, FinFirstPort])
+            {
+                sockets.Add(await runner.CreateListenerAsync(pod.Path, new IPEndPoint(IPAddress.Any, port), transparent: false, mark: 0));
+            }
+            return new PodServer(name, pod, sockets[0], sockets[1], sockets[2]);
         }
         catch
         {
-            echo.Dispose();
+            foreach (Socket socket in sockets)
+            {
+                socket.Dispose();
+            }
             throw;
         }
     }
@@ -70,6 +87,7 @@ public sealed class PodServer : IAsyncDisposable
         await _stopping.CancelAsync();
         _echo.Dispose();
         _hash.Dispose();
+        _finFirst.Dispose();
         await Task.WhenAll(_loops);
         _stopping.Dispose();
     }
@@ -134,6 +152,21 @@ public sealed class PodServer : IAsyncDisposable
         string answer = $"{total.ToString(CultureInfo.InvariantCulture)} {Convert.ToHexStringLower(hash.GetHashAndReset())}\n";
         await SendAllAsync(socket, Encoding.ASCII.GetBytes(answer));
         socket.Shutdown(SocketShutdown.Send);
+    }
+
+    private async Task FinFirstAsync(Socket socket)
+    {
+        var peer = (IPEndPoint)socket.RemoteEndPoint!;
+        await SendAllAsync(socket, Encoding.ASCII.GetBytes($"{Name} {peer.Address}\n"));
+        socket.Shutdown(SocketShutdown.Send);
+        byte[] buffer = new byte[64 * 1024];
+        long total = 0;
+        int read;
+        while ((read = await socket.ReceiveAsync(buffer.AsMemory(), _stopping.Token)) > 0)
+        {
+            total += read;
+        }
+        _receivedAfterFin.Writer.TryWrite(total);
     }
 
     private async Task SendAllAsync(Socket socket, ReadOnlyMemory<byte> data)
