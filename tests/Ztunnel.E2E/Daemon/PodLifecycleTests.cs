@@ -45,11 +45,22 @@ public sealed class PodLifecycleTests(LifecycleMeshFixture mesh) : IClassFixture
     }
 
     [Fact]
-    public async Task DaemonRestart_RestoresPodsFromSavedState_OneCopyOfEachRule_TrafficWorks()
+    public async Task DaemonRestart_PodsFailClosedWhileDown_RestoredFromSavedState_OneCopyOfEachRule_TrafficWorks()
     {
-        int exitCode = await mesh.RestartDaemonAsync('a');
+        int exitCode = await mesh.StopDaemonAsync('a');
+        try
+        {
+            exitCode.ShouldBe(0, mesh.DaemonA.Tail());
+            // Down, the daemon leaves the rules: the pod fails closed instead of sending plaintext around the mesh.
+            int accepted = mesh.AppB.AcceptedCount;
+            (await mesh.ClientApp.IsClosedWithoutAnswerAsync(mesh.AppB.EchoEndPoint, "while the daemon is down")).ShouldBeTrue();
+            mesh.AppB.AcceptedCount.ShouldBe(accepted);
+        }
+        finally
+        {
+            await mesh.StartDaemonAsync('a');
+        }
 
-        exitCode.ShouldBe(0);
         (await mesh.DaemonA.WaitForLogAsync("ztunnel ready", from: 0)).ShouldContain("2 pods restored");
         foreach (MeshPod pod in (MeshPod[])[mesh.Client, mesh.ServerA])
         {
@@ -96,6 +107,55 @@ public sealed class PodLifecycleTests(LifecycleMeshFixture mesh) : IClassFixture
             await mesh.StartDaemonAsync(node);
         }
         (await mesh.ClientApp.EchoAsync(mesh.AppB.EchoEndPoint, "after restart")).Echoed.ShouldBe("after restart");
+    }
+
+    [Fact]
+    public async Task PodDelete_CutsItsOpenConnections()
+    {
+        using Socket open = await mesh.ClientApp.ConnectAsync(mesh.AppB.EchoEndPoint);
+        await SocketText.WriteLineAsync(open, "hello");
+        (await SocketText.ReadLineAsync(open)).ShouldBe($"server-b {mesh.Client.Address}");
+        (await SocketText.ReadLineAsync(open)).ShouldBe("hello");
+        try
+        {
+            (await mesh.UnregisterAsync(mesh.Client)).ShouldBeTrue();
+
+            byte[] rest;
+            try
+            {
+                rest = await PodClient.ReadToEndAsync(open);
+            }
+            catch (SocketException)
+            {
+                rest = [];
+            }
+            rest.ShouldBeEmpty();
+        }
+        finally
+        {
+            await mesh.RegisterAsync(mesh.Client);
+        }
+    }
+
+    [Fact]
+    public async Task DaemonCrash_RestartRestoresPods_TrafficWorksAtOnce()
+    {
+        // Warm node a's pooled HBONE connection to node b, then crash node b's daemon under it.
+        (await mesh.ClientApp.EchoAsync(mesh.AppB.EchoEndPoint, "before the crash")).Echoed.ShouldBe("before the crash");
+        try
+        {
+            await mesh.DaemonB.KillAsync();
+        }
+        finally
+        {
+            await mesh.StartDaemonAsync('b');
+        }
+
+        (await mesh.DaemonB.WaitForLogAsync("ztunnel ready", from: 0)).ShouldContain("1 pods restored");
+        await ShouldHaveOneCopyOfEachRuleAsync(mesh.ServerB.Netns);
+        EchoReply reply = await mesh.ClientApp.EchoAsync(mesh.AppB.EchoEndPoint, "after the crash");
+        reply.SeenClient.ShouldBe(mesh.Client.Address);
+        reply.Echoed.ShouldBe("after the crash");
     }
 
     private static async Task ShouldHaveOneCopyOfEachRuleAsync(TestNamespace pod)

@@ -152,6 +152,17 @@ public sealed class DaemonProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>SIGKILL (a crash: no drain, nothing cleaned up); waits until the process is gone.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync().WaitAsync(StopGuard);
+        }
+        await _exited.Task.WaitAsync(StopGuard);
+    }
+
     public async ValueTask DisposeAsync()
     {
         try
