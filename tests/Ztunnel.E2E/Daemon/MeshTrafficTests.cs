@@ -166,6 +166,41 @@ public sealed class MeshTrafficTests(TrafficMeshFixture mesh) : IClassFixture<Tr
         mesh.DaemonA.LinesSince(mark).ShouldNotContain(line => line.Contains($"{mesh.ServerA.Address}:{PodServer.EchoPort} closed", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData('a', true)]  // same node, the client aborts
+    [InlineData('b', true)]  // cross node, the client aborts
+    [InlineData('a', false)] // same node, the server aborts
+    [InlineData('b', false)] // cross node, the server aborts
+    public async Task Abort_OnOneSide_IsSeenAsResetOnTheOther(char node, bool clientAborts)
+    {
+        MeshPod server = node == 'a' ? mesh.ServerA : mesh.ServerB;
+        int port = clientAborts ? 6061 : 6062;
+        using Socket listener = await mesh.Runner.CreateListenerAsync(server.Netns.Path, new IPEndPoint(IPAddress.Any, port), transparent: false, mark: 0);
+        using Socket client = await mesh.ClientApp.ConnectAsync(new IPEndPoint(server.Address, port));
+        using Socket accepted = await listener.AcceptAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        await SocketText.WriteLineAsync(client, "ping");
+        (await SocketText.ReadLineAsync(accepted)).ShouldBe("ping");
+        await SocketText.WriteLineAsync(accepted, "pong");
+        (await SocketText.ReadLineAsync(client)).ShouldBe("pong");
+        (Socket aborting, Socket other) = clientAborts ? (client, accepted) : (accepted, client);
+
+        aborting.LingerState = new LingerOption(true, 0);
+        aborting.Close(); // RST
+
+        SocketException reset = await Should.ThrowAsync<SocketException>(() => PodClient.ReadToEndAsync(other));
+        reset.SocketErrorCode.ShouldBe(SocketError.ConnectionReset);
+    }
+
+    [Fact]
+    public async Task ClientOutsideTheMesh_ToMeshedPodOnItsOwnNode_PlaintextIsAccepted_AppSeesClientIp()
+    {
+        EchoReply reply = await mesh.OutsiderApp.EchoAsync(mesh.AppA.EchoEndPoint, "plaintext next door");
+
+        reply.Server.ShouldBe("server-a");
+        reply.SeenClient.ShouldBe(mesh.Outsider.Address);
+        reply.Echoed.ShouldBe("plaintext next door");
+    }
+
     private static long PayloadTo(IReadOnlyList<CapturedPacket> packets, IPEndPoint destination)
     {
         long total = 0;
