@@ -11,6 +11,7 @@ public sealed class AuthorizationMeshFixture() : MeshFixture("e2e-authz")
 {
     public const string DenyClient = "[" + StrictServerA + ", " + AllowOnlyNobody + "]";
     public const string AllowClient = "[" + StrictServerA + ", " + AllowClientPolicy + "]";
+    public const string AllowClientOn8080 = "[" + StrictServerA + ", " + AllowClientOn8080Policy + "]";
 
     private const string StrictServerA =
         "{apiVersion: security.istio.io/v1, kind: PeerAuthentication, metadata: {name: strict-server-a, namespace: e2e}, " +
@@ -23,6 +24,10 @@ public sealed class AuthorizationMeshFixture() : MeshFixture("e2e-authz")
     private const string AllowClientPolicy =
         "{apiVersion: security.istio.io/v1, kind: AuthorizationPolicy, metadata: {name: server-b-allow, namespace: e2e}, " +
         "spec: {selector: {matchLabels: {pod: server-b}}, action: ALLOW, rules: [{from: [{source: {principals: [cluster.local/ns/e2e/sa/client]}}]}]}}";
+
+    private const string AllowClientOn8080Policy =
+        "{apiVersion: security.istio.io/v1, kind: AuthorizationPolicy, metadata: {name: server-b-allow, namespace: e2e}, " +
+        "spec: {selector: {matchLabels: {pod: server-b}}, action: ALLOW, rules: [{from: [{source: {principals: [cluster.local/ns/e2e/sa/client]}}], to: [{operation: {ports: [\"8080\"]}}]}]}}";
 
     protected override string InitialPolicies => DenyClient;
 }
@@ -135,5 +140,27 @@ public sealed class AuthorizationE2ETests(AuthorizationMeshFixture mesh) : IClas
         EchoReply meshed = await mesh.ClientApp.EchoAsync(mesh.AppA.EchoEndPoint, "with mTLS");
         meshed.SeenClient.ShouldBe(mesh.Client.Address);
         meshed.Echoed.ShouldBe("with mTLS");
+    }
+
+    [Fact]
+    public async Task PortsInAPolicy_AreTheWorkloadsTargetPorts_ThroughAServiceVipToo()
+    {
+        await mesh.RewritePoliciesAsync(AuthorizationMeshFixture.AllowClientOn8080);
+        try
+        {
+            // server-degraded's only healthy endpoint is server-b: VIP port 80 -> target port 8080, allowed.
+            EchoReply viaVip = await mesh.ClientApp.EchoAsync(MeshFixture.DegradedServiceVip, "via the VIP");
+            viaVip.Server.ShouldBe("server-b");
+            viaVip.Echoed.ShouldBe("via the VIP");
+            (await mesh.ClientApp.EchoAsync(mesh.AppB.EchoEndPoint, "direct")).Echoed.ShouldBe("direct");
+
+            int mark = mesh.DaemonB.LineCount;
+            (await mesh.ClientApp.IsClosedWithoutAnswerAsync(mesh.AppB.HashEndPoint, "another port")).ShouldBeTrue();
+            (await mesh.DaemonB.WaitForLogAsync("Denied ", mark)).ShouldContain($"{mesh.AppB.HashEndPoint}: denied");
+        }
+        finally
+        {
+            await mesh.RewritePoliciesAsync(AuthorizationMeshFixture.DenyClient);
+        }
     }
 }
