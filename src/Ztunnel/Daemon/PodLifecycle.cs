@@ -85,6 +85,7 @@ internal sealed partial class PodLifecycle : IPodLifecycle, IAsyncDisposable
         {
             _pods[registration.Uid] = (pod, hboneListeners);
         }
+        LogEnrolled(pod, identity, hboneListeners.Count);
     }
 
     public Task StopAsync(PodRegistration registration, CancellationToken cancellationToken) =>
@@ -120,7 +121,7 @@ internal sealed partial class PodLifecycle : IPodLifecycle, IAsyncDisposable
             var endPoint = new IPEndPoint(address, InpodConfig.InboundHbonePort);
             Socket hbone = await _context.Netns.CreateListenerAsync(pod.Netns, endPoint, transparent: false, InpodConfig.DaemonMark);
             var info = new HboneListenerInfo($"{pod.Registration.Namespace}/{pod.Registration.Name}", endPoint,
-                HboneTls.ServerOptions(certificate, _certificates.TrustBundle), tag: pod);
+                HboneTls.ServerOptions(certificate, _certificates.TrustBundle, _logger), tag: pod);
             pod.AddResource(_hbone.Listeners.Add(hbone, info));
             hboneListeners.Add(info);
         }
@@ -181,10 +182,13 @@ internal sealed partial class PodLifecycle : IPodLifecycle, IAsyncDisposable
                 {
                     foreach (HboneListenerInfo info in listeners)
                     {
-                        info.ServerTlsOptions = HboneTls.ServerOptions(attempt.Certificate, _certificates.TrustBundle);
+                        info.ServerTlsOptions = HboneTls.ServerOptions(attempt.Certificate, _certificates.TrustBundle, _logger);
                     }
                 }
             }
         }
     }
+
+    [LoggerMessage(EventId = 310, Level = LogLevel.Information, Message = "Pod {Pod} captured as {Identity}: listeners 15001, 15006 and {HboneListeners} HBONE")]
+    private partial void LogEnrolled(EnrolledPod pod, SpiffeId identity, int hboneListeners);
 }
