@@ -153,6 +153,9 @@ public sealed class DaemonPrometheusTests : IAsyncLifetime
             });
             status.State.ShouldBe(PodState.Ready, status.Error);
         }
+        using HttpClient readiness = NetnsHttp.Create(_runner, Node, new Uri("http://127.0.0.1:15021"));
+        using HttpResponseMessage ready = await readiness.GetAsync("/healthz/ready");
+        ready.StatusCode.ShouldBe(HttpStatusCode.OK, await ready.Content.ReadAsStringAsync());
     }
 
     private async Task StartPrometheusAsync()
