@@ -7,9 +7,10 @@ namespace Ztunnel.Admin;
 
 /// <summary>
 /// Readiness (DESIGN §9, :15021 <c>/healthz/ready</c>): 200 once the configuration is loaded and every registered
-/// pod is set up; otherwise 503 with one line per thing still pending or failed.
+/// pod is set up; otherwise 503 with one line per thing still pending or failed. A draining daemon is not ready,
+/// so load balancers stop sending it new work while its connections finish.
 /// </summary>
-internal sealed class ReadinessEndpoint(StateStore state, Func<IReadOnlyList<PodStatus>> pods)
+internal sealed class ReadinessEndpoint(StateStore state, Func<IReadOnlyList<PodStatus>> pods, Func<bool>? draining = null)
 {
     public const string Path = "/healthz/ready";
 
@@ -17,6 +18,10 @@ internal sealed class ReadinessEndpoint(StateStore state, Func<IReadOnlyList<Pod
     public IReadOnlyList<string> NotReady()
     {
         var problems = new List<string>();
+        if (draining?.Invoke() == true)
+        {
+            problems.Add("draining: the daemon is shutting down");
+        }
         if (!state.IsSynced)
         {
             problems.Add("configuration not loaded yet");

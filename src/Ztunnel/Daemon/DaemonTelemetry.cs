@@ -43,10 +43,12 @@ internal sealed partial class DaemonTelemetry : IAsyncDisposable
     public MetricsRegistry Metrics { get; } = new();
 
     /// <summary>Starts the three endpoints; throws <see cref="IOException"/> naming the one that cannot listen.</summary>
-    public async Task StartAsync(PodRegistry registry, CertificateManager certificates, Action quit, CancellationToken cancellationToken)
+    /// <param name="quit">Starts the graceful drain (admin /quitquitquit).</param>
+    /// <param name="draining">True once the drain started (readiness then answers 503).</param>
+    public async Task StartAsync(PodRegistry registry, CertificateManager certificates, Action quit, Func<bool> draining, CancellationToken cancellationToken)
     {
         Metrics.Add(new PodMetrics(registry.List));
-        var readiness = new ReadinessEndpoint(_store, registry.List);
+        var readiness = new ReadinessEndpoint(_store, registry.List, draining);
         var admin = new AdminEndpoint(new AdminSources
         {
             NodeName = _settings.NodeName,

@@ -102,7 +102,7 @@ internal sealed partial class ZtunnelDaemon
         RegistrationApi api;
         try
         {
-            await telemetry.StartAsync(registry, certificates, shutdown.Trigger, cancellationToken);
+            await telemetry.StartAsync(registry, certificates, shutdown.Trigger, () => shutdown.Task.IsCompleted, cancellationToken);
             api = await RegistrationApi.StartAsync(settings.RegistrationSocket, registry, loggers, cancellationToken);
         }
         catch (IOException ex)

@@ -43,7 +43,7 @@ internal readonly struct ConnectionPeers
         Workload? source = Find(state, description.SourceWorkloadUid, description.Source.Address);
         Workload? destination = Find(state, description.DestinationWorkloadUid, description.Destination.Address);
         Service? service = description.DestinationService;
-        if (service is null && destination is not null && !IsOutboundDirection(description))
+        if (service is null && destination is not null && description.Direction != ConnectionDirection.Outbound)
         {
             service = GuessInboundService(state, destination, description.Destination.Port);
         }
@@ -51,8 +51,6 @@ internal readonly struct ConnectionPeers
         SpiffeId? destinationPrincipal = description.DestinationIdentity ?? destination?.GetIdentity(trustDomain);
         return new ConnectionPeers(description, source, destination, service, destinationPrincipal);
     }
-
-    private static bool IsOutboundDirection(ConnectionDescription description) => description.Direction == ConnectionDirection.Outbound;
 
     private static Workload? Find(MeshState state, string? uid, IPAddress address) =>
         (uid is null ? null : state.FindWorkloadByUid(uid)) ?? state.FindWorkload(address);

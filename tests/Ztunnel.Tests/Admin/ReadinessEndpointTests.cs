@@ -57,6 +57,15 @@ public sealed class ReadinessEndpointTests : IAsyncLifetime
         body.ShouldContain("app/broken (uid-broken): failed: iptables-restore: exit 4");
     }
 
+    [Fact]
+    public async Task Draining_IsNotReady()
+    {
+        _fixture.Store.Publish(MeshState.Empty);
+        var draining = new Ztunnel.Admin.ReadinessEndpoint(_fixture.Store, _fixture.Registry.List, () => true);
+
+        draining.NotReady().ShouldBe(["draining: the daemon is shutting down"]);
+    }
+
     private async Task<(HttpStatusCode, string)> ProbeAsync()
     {
         using HttpResponseMessage response = await _fixture.Readiness.GetAsync("/healthz/ready");
