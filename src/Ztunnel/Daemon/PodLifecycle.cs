@@ -66,7 +66,9 @@ internal sealed partial class PodLifecycle : IPodLifecycle, IAsyncDisposable
         await TeardownAsync(registration.Uid, removeRules: false, releaseTunnels: true, cancellationToken);
 
         SpiffeId identity = ResolveIdentity(registration);
-        await _rules.ApplyAsync(registration.Netns, ipv6: false, cancellationToken);
+        // A pod with an IPv6 address gets the IPv6 rules too: uncaptured, its IPv6 traffic would bypass
+        // the mesh (no mTLS, and PeerAuthentication STRICT not enforced).
+        await _rules.ApplyAsync(registration.Netns, HasIpv6(registration.Addresses), cancellationToken);
         _certificates.Acquire(identity);
         var pod = new EnrolledPod(registration, identity, registration.Addresses);
         var hboneListeners = new List<HboneListenerInfo>();
@@ -108,18 +110,16 @@ internal sealed partial class PodLifecycle : IPodLifecycle, IAsyncDisposable
 
     private async Task OpenListenersAsync(EnrolledPod pod, WorkloadCertificate certificate, List<HboneListenerInfo> hboneListeners)
     {
-        Socket outbound = await _context.Netns.CreateListenerAsync(pod.Netns, new IPEndPoint(IPAddress.Any, InpodConfig.OutboundPort), transparent: false, InpodConfig.DaemonMark);
+        // Dual-stack pods: one [::] listener per port takes both families (IPv4 as ::ffff:a.b.c.d).
+        IPAddress any = HasIpv6(pod.Addresses) ? IPAddress.IPv6Any : IPAddress.Any;
+        Socket outbound = await _context.Netns.CreateListenerAsync(pod.Netns, new IPEndPoint(any, InpodConfig.OutboundPort), transparent: false, InpodConfig.DaemonMark);
         pod.AddListener(outbound, (listener, stopping) => _outbound.AcceptLoopAsync(pod, listener, stopping));
 
-        Socket inbound = await _context.Netns.CreateListenerAsync(pod.Netns, new IPEndPoint(IPAddress.Any, InpodConfig.InboundPlaintextPort), transparent: true, InpodConfig.DaemonMark);
+        Socket inbound = await _context.Netns.CreateListenerAsync(pod.Netns, new IPEndPoint(any, InpodConfig.InboundPlaintextPort), transparent: true, InpodConfig.DaemonMark);
         pod.AddListener(inbound, (listener, stopping) => _inboundPlaintext.AcceptLoopAsync(pod, listener, stopping));
 
         foreach (IPAddress address in pod.Addresses)
         {
-            if (address.AddressFamily != AddressFamily.InterNetwork)
-            {
-                continue; // The capture rules are IPv4 only for now; an IPv6 listener would see nothing.
-            }
             var endPoint = new IPEndPoint(address, InpodConfig.InboundHbonePort);
             Socket hbone = await _context.Netns.CreateListenerAsync(pod.Netns, endPoint, transparent: false, InpodConfig.DaemonMark);
             var info = new HboneListenerInfo($"{pod.Registration.Namespace}/{pod.Registration.Name}", endPoint,
@@ -153,8 +153,20 @@ internal sealed partial class PodLifecycle : IPodLifecycle, IAsyncDisposable
         // A deleted pod's netns may already be gone, and its rules with it.
         if (removeRules && File.Exists(pod.Netns))
         {
-            await _rules.RemoveAsync(pod.Netns, ipv6: false, cancellationToken);
+            await _rules.RemoveAsync(pod.Netns, HasIpv6(pod.Addresses), cancellationToken);
         }
+    }
+
+    private static bool HasIpv6(IReadOnlyList<IPAddress> addresses)
+    {
+        foreach (IPAddress address in addresses)
+        {
+            if (address.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private SpiffeId ResolveIdentity(PodRegistration registration)

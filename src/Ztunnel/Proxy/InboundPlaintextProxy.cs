@@ -30,12 +30,8 @@ internal sealed class InboundPlaintextProxy
     public async Task HandleAsync(EnrolledPod pod, Socket accepted, CancellationToken stopping)
     {
         var client = new SocketTunnelStream(accepted);
-        var source = (IPEndPoint)accepted.RemoteEndPoint!;
-        var destination = (IPEndPoint)accepted.LocalEndPoint!;
-        if (destination.Address.IsIPv4MappedToIPv6)
-        {
-            destination = new IPEndPoint(destination.Address.MapToIPv4(), destination.Port);
-        }
+        IPEndPoint source = PodSockets.Unmapped(accepted.RemoteEndPoint);
+        IPEndPoint destination = PodSockets.Unmapped(accepted.LocalEndPoint);
         if (!pod.HasAddress(destination.Address) || InpodConfig.IsDaemonPort(destination.Port))
         {
             ProxyLog.InboundFailed(_logger, pod, source, destination, "not addressed to an application port of this pod");

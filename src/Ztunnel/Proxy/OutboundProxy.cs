@@ -42,7 +42,7 @@ internal sealed class OutboundProxy
             client.Reset();
             return;
         }
-        var source = (IPEndPoint)accepted.RemoteEndPoint!;
+        IPEndPoint source = PodSockets.Unmapped(accepted.RemoteEndPoint);
         if (InpodConfig.IsDaemonPort(original.Port))
         {
             ProxyLog.SelfCall(_logger, pod, original);

@@ -36,6 +36,16 @@ internal static class PodSockets
         }
     }
 
+    /// <summary>
+    /// An endpoint of an accepted socket as the rest of the daemon speaks of it: an IPv4 peer of a
+    /// dual-stack <c>[::]</c> listener (<c>::ffff:a.b.c.d</c>) becomes plain IPv4 again.
+    /// </summary>
+    public static IPEndPoint Unmapped(EndPoint? endPoint)
+    {
+        var ip = (IPEndPoint)endPoint!;
+        return ip.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(ip.Address.MapToIPv4(), ip.Port) : ip;
+    }
+
     /// <summary>Accepts connections until the listener is closed; each is handled on its own task.</summary>
     public static async Task AcceptLoopAsync(Socket listener, Func<Socket, Task> handle, Action<Exception> onError, CancellationToken stopping)
     {
