@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using Ztunnel.E2E.Mesh;
 
@@ -162,5 +163,16 @@ public sealed class AuthorizationE2ETests(AuthorizationMeshFixture mesh) : IClas
         {
             await mesh.RewritePoliciesAsync(AuthorizationMeshFixture.DenyClient);
         }
+    }
+
+    [Fact]
+    public async Task StrictPeerAuthentication_DeniesClientOutsideTheMesh_OverIpv6Too()
+    {
+        int accepted = mesh.AppA.AcceptedCount;
+
+        bool closed = await mesh.OutsiderApp.IsClosedWithoutAnswerAsync(new IPEndPoint(mesh.ServerA.Address6, PodServer.EchoPort), "plaintext over IPv6");
+
+        closed.ShouldBeTrue("a plaintext IPv6 client got an answer from a STRICT workload: IPv6 bypasses the mesh");
+        mesh.AppA.AcceptedCount.ShouldBe(accepted, "the server app saw a denied plaintext connection");
     }
 }

@@ -201,6 +201,23 @@ public sealed class MeshTrafficTests(TrafficMeshFixture mesh) : IClassFixture<Tr
         reply.Echoed.ShouldBe("plaintext next door");
     }
 
+    [Theory]
+    [InlineData('a')]
+    [InlineData('b')]
+    public async Task Ipv6_PodToPod_GoesThroughTheMesh_ServerSeesClientIpv6(char node)
+    {
+        MeshPod server = node == 'a' ? mesh.ServerA : mesh.ServerB;
+        DaemonProcess daemon = mesh.Daemon(node);
+        int mark = daemon.LineCount;
+
+        EchoReply reply = await mesh.ClientApp.EchoAsync(new IPEndPoint(server.Address6, PodServer.EchoPort), "over IPv6");
+
+        reply.Server.ShouldBe(server.Name);
+        reply.SeenClient.ShouldBe(mesh.Client.Address6);
+        reply.Echoed.ShouldBe("over IPv6");
+        await daemon.WaitForLogAsync($"InboundHbone [{mesh.Client.Address6}]:", mark);
+    }
+
     private static long PayloadTo(IReadOnlyList<CapturedPacket> packets, IPEndPoint destination)
     {
         long total = 0;

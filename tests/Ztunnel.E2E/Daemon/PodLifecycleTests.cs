@@ -24,8 +24,11 @@ public sealed class PodLifecycleTests(LifecycleMeshFixture mesh) : IClassFixture
 
         (await mesh.UnregisterAsync(mesh.Client)).ShouldBeTrue();
 
-        (await PodInspection.CaptureRulesAsync(pod)).ShouldBeEmpty();
-        (await PodInspection.FwmarkRulesAsync(pod)).ShouldBeEmpty();
+        foreach (bool ipv6 in (bool[])[false, true])
+        {
+            (await PodInspection.CaptureRulesAsync(pod, ipv6)).ShouldBeEmpty();
+            (await PodInspection.FwmarkRulesAsync(pod, ipv6)).ShouldBeEmpty();
+        }
         (await PodInspection.ListeningPortsAsync(pod)).ShouldNotContain(port => DaemonPorts.Contains(port));
         // No longer captured: the app's connection leaves as plain TCP, which server-b's daemon sees as such.
         int markB = mesh.DaemonB.LineCount;
@@ -190,12 +193,16 @@ public sealed class PodLifecycleTests(LifecycleMeshFixture mesh) : IClassFixture
         (await PodInspection.ListeningPortsAsync(pod.Netns)).ShouldNotContain(port => DaemonPorts.Contains(port));
     }
 
+    // The pods are dual stack: the same set of rules for IPv4 (iptables) and IPv6 (ip6tables).
     private static async Task ShouldHaveOneCopyOfEachRuleAsync(TestNamespace pod)
     {
-        string[] rules = await PodInspection.CaptureRulesAsync(pod);
-        rules.Length.ShouldBe(3 + PodRules.ChainRules(ipv6: false).Length, string.Join('\n', rules)); // 3 jumps + our chains' rules
-        rules.Distinct().Count().ShouldBe(rules.Length, string.Join('\n', rules));
-        (await PodInspection.FwmarkRulesAsync(pod)).Length.ShouldBe(1);
+        foreach (bool ipv6 in (bool[])[false, true])
+        {
+            string[] rules = await PodInspection.CaptureRulesAsync(pod, ipv6);
+            rules.Length.ShouldBe(3 + PodRules.ChainRules(ipv6).Length, string.Join('\n', rules)); // 3 jumps + our chains' rules
+            rules.Distinct().Count().ShouldBe(rules.Length, string.Join('\n', rules));
+            (await PodInspection.FwmarkRulesAsync(pod, ipv6)).Length.ShouldBe(1);
+        }
     }
 
     // The container runtime's side of CNI: environment variables, the network config on stdin, the result on stdout.

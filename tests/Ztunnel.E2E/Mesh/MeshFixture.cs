@@ -247,7 +247,7 @@ public abstract class MeshFixture : IAsyncLifetime
           - {{W(Client)}}
           - {{W(ServerA)}}
           - {{W(ServerB)}}
-          - {uid: {{Legacy.Uid}}, name: legacy, namespace: legacy, ips: [{{Legacy.Address}}], node: node-b, labels: {app: legacy}, protocol: TCP}
+          - {uid: {{Legacy.Uid}}, name: legacy, namespace: legacy, ips: [{{Legacy.Address}}, '{{Legacy.Address6}}'], node: node-b, labels: {app: legacy}, protocol: TCP}
         services:
           - name: server
             namespace: {{Namespace}}
@@ -263,5 +263,5 @@ public abstract class MeshFixture : IAsyncLifetime
         """;
 
     private static string W(MeshPod pod) =>
-        $"{{uid: {pod.Uid}, name: {pod.Name}, namespace: {pod.Namespace}, serviceAccount: {pod.ServiceAccount}, ips: [{pod.Address}], node: node-{pod.Node}, labels: {{app: {(pod.Name.StartsWith("server", StringComparison.Ordinal) ? "server" : pod.Name)}, pod: {pod.Name}}}}}";
+        $"{{uid: {pod.Uid}, name: {pod.Name}, namespace: {pod.Namespace}, serviceAccount: {pod.ServiceAccount}, ips: [{pod.Address}, '{pod.Address6}'], node: node-{pod.Node}, labels: {{app: {(pod.Name.StartsWith("server", StringComparison.Ordinal) ? "server" : pod.Name)}, pod: {pod.Name}}}}}";
 }

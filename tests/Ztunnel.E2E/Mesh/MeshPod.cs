@@ -8,6 +8,8 @@ public sealed record MeshPod(string Uid, string Name, string Namespace, string S
 {
     public IPAddress Address => Netns.Address;
 
+    public IPAddress Address6 => Netns.Address6;
+
     public PodRegistration Registration => new()
     {
         Uid = Uid,
@@ -15,7 +17,7 @@ public sealed record MeshPod(string Uid, string Name, string Namespace, string S
         Namespace = Namespace,
         ServiceAccount = ServiceAccount,
         Netns = Netns.Path,
-        Ips = [Address.ToString()],
+        Ips = [Address.ToString(), Address6.ToString()],
     };
 
     public override string ToString() => $"{Name} ({Address}, node {Node})";

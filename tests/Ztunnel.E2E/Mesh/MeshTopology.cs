@@ -5,10 +5,10 @@ namespace Ztunnel.E2E.Mesh;
 
 /// <summary>
 /// Two nodes and their pods as real network namespaces, wired like a small cluster (scripts/demo.sh in C#):
-/// each node netns has a bridge <c>br0</c> at 10.250.S.1/24 (S = 1 for node a, 2 for node b) and the two
-/// nodes are joined by a veth pair (10.250.0.1 and 10.250.0.2) with a route to the other node's pod subnet.
-/// A pod is a netns whose <c>eth0</c> is a veth to its node's bridge, at 10.250.S.H/24 with a default route
-/// via the node. Every link is created inside the namespaces, so nothing touches the host's network and
+/// each node netns has a bridge <c>br0</c> at 10.250.S.1/24 and fd00:250:S::1/64 (S = 1 for node a, 2 for
+/// node b) and the two nodes are joined by a veth pair (10.250.0.1/fd00:250::1 and 10.250.0.2/fd00:250::2)
+/// with routes to the other node's pod subnets. A pod is a netns whose <c>eth0</c> is a veth to its node's
+/// bridge, at 10.250.S.H/24 and fd00:250:S::H/64 (dual stack), with default routes via the node. Every link is created inside the namespaces, so nothing touches the host's network and
 /// two topologies (with the same addresses) can exist side by side. Names are <c>PREFIX-RANDOM-a</c>,
 /// <c>PREFIX-RANDOM-a-NAME</c>. Dispose deletes every namespace, killing what still runs inside them.
 /// </summary>
@@ -22,8 +22,8 @@ public sealed class MeshTopology : IAsyncDisposable
     private MeshTopology(string prefix)
     {
         Id = $"{prefix}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";
-        A = new TestNamespace($"{Id}-a", IPAddress.Parse("10.250.0.1"), IPAddress.IPv6None);
-        B = new TestNamespace($"{Id}-b", IPAddress.Parse("10.250.0.2"), IPAddress.IPv6None);
+        A = new TestNamespace($"{Id}-a", IPAddress.Parse("10.250.0.1"), IPAddress.Parse("fd00:250::1"));
+        B = new TestNamespace($"{Id}-b", IPAddress.Parse("10.250.0.2"), IPAddress.Parse("fd00:250::2"));
     }
 
     /// <summary>Unique per topology; prefixes every namespace name.</summary>
@@ -35,6 +35,8 @@ public sealed class MeshTopology : IAsyncDisposable
     public TestNamespace B { get; }
 
     public static IPAddress PodAddress(char node, int host) => IPAddress.Parse($"10.250.{Subnet(node)}.{host}");
+
+    public static IPAddress PodAddress6(char node, int host) => IPAddress.Parse($"fd00:250:{Subnet(node)}::{host}");
 
     public TestNamespace Node(char node) => node == 'a' ? A : B;
 
@@ -49,10 +51,15 @@ public sealed class MeshTopology : IAsyncDisposable
             await Ip("-n", topology.A.Name, "link", "add", LinkAToB, "type", "veth", "peer", "name", "to-a", "netns", topology.B.Name);
             await Ip("-n", topology.A.Name, "addr", "add", $"{topology.A.Address}/24", "dev", LinkAToB);
             await Ip("-n", topology.B.Name, "addr", "add", $"{topology.B.Address}/24", "dev", "to-a");
+            // nodad: usable at once instead of "tentative" for a second or two.
+            await Ip("-n", topology.A.Name, "addr", "add", $"{topology.A.Address6}/64", "dev", LinkAToB, "nodad");
+            await Ip("-n", topology.B.Name, "addr", "add", $"{topology.B.Address6}/64", "dev", "to-a", "nodad");
             await Ip("-n", topology.A.Name, "link", "set", LinkAToB, "up");
             await Ip("-n", topology.B.Name, "link", "set", "to-a", "up");
             await Ip("-n", topology.A.Name, "route", "add", "10.250.2.0/24", "via", topology.B.Address.ToString());
             await Ip("-n", topology.B.Name, "route", "add", "10.250.1.0/24", "via", topology.A.Address.ToString());
+            await Ip("-n", topology.A.Name, "-6", "route", "add", "fd00:250:2::/64", "via", topology.B.Address6.ToString());
+            await Ip("-n", topology.B.Name, "-6", "route", "add", "fd00:250:1::/64", "via", topology.A.Address6.ToString());
             return topology;
         }
         catch
@@ -66,7 +73,7 @@ public sealed class MeshTopology : IAsyncDisposable
     public async Task<TestNamespace> AddPodAsync(char node, string name, int host)
     {
         TestNamespace nodeNs = Node(node);
-        var pod = new TestNamespace($"{nodeNs.Name}-{name}", PodAddress(node, host), IPAddress.IPv6None);
+        var pod = new TestNamespace($"{nodeNs.Name}-{name}", PodAddress(node, host), PodAddress6(node, host));
         await Ip("netns", "add", pod.Name);
         _namespaces.Add(pod.Name);
         string nodeSide = $"v{host}"; // unique within the node netns, far below the 15-character limit
@@ -74,8 +81,10 @@ public sealed class MeshTopology : IAsyncDisposable
         await Ip("-n", nodeNs.Name, "link", "set", nodeSide, "master", "br0", "up");
         await Ip("-n", pod.Name, "link", "set", "lo", "up");
         await Ip("-n", pod.Name, "addr", "add", $"{pod.Address}/24", "dev", "eth0");
+        await Ip("-n", pod.Name, "addr", "add", $"{pod.Address6}/64", "dev", "eth0", "nodad");
         await Ip("-n", pod.Name, "link", "set", "eth0", "up");
         await Ip("-n", pod.Name, "route", "add", "default", "via", Gateway(node).ToString());
+        await Ip("-n", pod.Name, "-6", "route", "add", "default", "via", Gateway6(node).ToString());
         return pod;
     }
 
@@ -91,6 +100,8 @@ public sealed class MeshTopology : IAsyncDisposable
 
     private static IPAddress Gateway(char node) => IPAddress.Parse($"10.250.{Subnet(node)}.1");
 
+    private static IPAddress Gateway6(char node) => IPAddress.Parse($"fd00:250:{Subnet(node)}::1");
+
     private static int Subnet(char node) => node switch
     {
         'a' => 1,
@@ -105,8 +116,9 @@ public sealed class MeshTopology : IAsyncDisposable
         await Ip("-n", node.Name, "link", "set", "lo", "up");
         await Ip("-n", node.Name, "link", "add", "br0", "type", "bridge");
         await Ip("-n", node.Name, "addr", "add", $"{Gateway(letter)}/24", "dev", "br0");
+        await Ip("-n", node.Name, "addr", "add", $"{Gateway6(letter)}/64", "dev", "br0", "nodad");
         await Ip("-n", node.Name, "link", "set", "br0", "up");
-        await TestTopology.ExecAsync(node, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+        await TestTopology.ExecAsync(node, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1");
     }
 
     private static Task<string> Ip(params string[] arguments) => ProcessRunner.CheckedAsync("ip", arguments);

@@ -27,7 +27,7 @@ public sealed class PodClient
 
     public async Task<Socket> ConnectAsync(IPEndPoint target)
     {
-        Socket socket = await _runner.CreateConnectingSocketAsync(Pod.Path, AddressFamily.InterNetwork, mark: 0, transparentSource: null);
+        Socket socket = await _runner.CreateConnectingSocketAsync(Pod.Path, target.AddressFamily, mark: 0, transparentSource: null);
         try
         {
             await socket.ConnectAsync(target).WaitAsync(Guard);

@@ -9,11 +9,11 @@ public static class PodInspection
     /// Every <c>iptables-save</c> rule that mentions our chains (the jumps into them and their rules), each
     /// prefixed with its table ("nat -A OUTPUT -j ZTUNNEL_OUTPUT"): the same line may rightly be in two tables.
     /// </summary>
-    public static async Task<string[]> CaptureRulesAsync(TestNamespace pod)
+    public static async Task<string[]> CaptureRulesAsync(TestNamespace pod, bool ipv6 = false)
     {
         var rules = new List<string>();
         string table = "";
-        foreach (string line in (await TestTopology.ExecAsync(pod, "iptables-save")).Split('\n'))
+        foreach (string line in (await TestTopology.ExecAsync(pod, ipv6 ? "ip6tables-save" : "iptables-save")).Split('\n'))
         {
             if (line.StartsWith('*'))
             {
@@ -27,9 +27,9 @@ public static class PodInspection
         return [.. rules];
     }
 
-    /// <summary>The policy-routing rules for the TPROXY mark (<c>ip rule</c>).</summary>
-    public static async Task<string[]> FwmarkRulesAsync(TestNamespace pod) =>
-        [.. (await ProcessRunner.CheckedAsync("ip", "-n", pod.Name, "-4", "rule", "show")).Split('\n').Where(line => line.Contains("fwmark 0x111", StringComparison.Ordinal))];
+    /// <summary>The policy-routing rules for the TPROXY mark (<c>ip rule</c>, <c>ip -6 rule</c>).</summary>
+    public static async Task<string[]> FwmarkRulesAsync(TestNamespace pod, bool ipv6 = false) =>
+        [.. (await ProcessRunner.CheckedAsync("ip", "-n", pod.Name, ipv6 ? "-6" : "-4", "rule", "show")).Split('\n').Where(line => line.Contains("fwmark 0x111", StringComparison.Ordinal))];
 
     /// <summary>The TCP ports something listens on in the pod (<c>ss -ltn</c>).</summary>
     public static async Task<int[]> ListeningPortsAsync(TestNamespace pod)

@@ -68,7 +68,8 @@ public sealed class PodServer : IAsyncDisposable
         {
             foreach (int port in (int[])[EchoPort, HashPort, FinFirstPort])
             {
-                sockets.Add(await runner.CreateListenerAsync(pod.Path, new IPEndPoint(IPAddress.Any, port), transparent: false, mark: 0));
+                // [::] is dual stack: IPv4 clients arrive as ::ffff:a.b.c.d (see Peer).
+                sockets.Add(await runner.CreateListenerAsync(pod.Path, new IPEndPoint(IPAddress.IPv6Any, port), transparent: false, mark: 0));
             }
             return new PodServer(name, pod, sockets[0], sockets[1], sockets[2]);
         }
@@ -105,7 +106,7 @@ public sealed class PodServer : IAsyncDisposable
             {
                 return;
             }
-            _peers.Enqueue((IPEndPoint)accepted.RemoteEndPoint!);
+            _peers.Enqueue(Peer(accepted));
             _ = ServeAsync(accepted, serve);
         }
     }
@@ -127,7 +128,7 @@ public sealed class PodServer : IAsyncDisposable
 
     private async Task EchoAsync(Socket socket)
     {
-        var peer = (IPEndPoint)socket.RemoteEndPoint!;
+        IPEndPoint peer = Peer(socket);
         await SendAllAsync(socket, Encoding.ASCII.GetBytes($"{Name} {peer.Address}\n"));
         byte[] buffer = new byte[64 * 1024];
         int read;
@@ -156,7 +157,7 @@ public sealed class PodServer : IAsyncDisposable
 
     private async Task FinFirstAsync(Socket socket)
     {
-        var peer = (IPEndPoint)socket.RemoteEndPoint!;
+        IPEndPoint peer = Peer(socket);
         await SendAllAsync(socket, Encoding.ASCII.GetBytes($"{Name} {peer.Address}\n"));
         socket.Shutdown(SocketShutdown.Send);
         byte[] buffer = new byte[64 * 1024];
@@ -167,6 +168,13 @@ public sealed class PodServer : IAsyncDisposable
             total += read;
         }
         _receivedAfterFin.Writer.TryWrite(total);
+    }
+
+    /// <summary>The client as an app would print it: an IPv4 client as a.b.c.d, not ::ffff:a.b.c.d.</summary>
+    private static IPEndPoint Peer(Socket socket)
+    {
+        var peer = (IPEndPoint)socket.RemoteEndPoint!;
+        return peer.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(peer.Address.MapToIPv4(), peer.Port) : peer;
     }
 
     private async Task SendAllAsync(Socket socket, ReadOnlyMemory<byte> data)
