@@ -218,6 +218,32 @@ public sealed class MeshTrafficTests(TrafficMeshFixture mesh) : IClassFixture<Tr
         await daemon.WaitForLogAsync($"InboundHbone [{mesh.Client.Address6}]:", mark);
     }
 
+    [Fact]
+    public async Task Ipv6_ClientOutsideTheMesh_ToMeshedPod_PlaintextIsAccepted_AppSeesClientIpv6()
+    {
+        int mark = mesh.DaemonB.LineCount;
+
+        EchoReply reply = await mesh.OutsiderApp.EchoAsync(new IPEndPoint(mesh.ServerB.Address6, PodServer.EchoPort), "plaintext over IPv6");
+
+        reply.Server.ShouldBe("server-b");
+        reply.SeenClient.ShouldBe(mesh.Outsider.Address6);
+        reply.Echoed.ShouldBe("plaintext over IPv6");
+        await mesh.DaemonB.WaitForLogAsync($"InboundPlaintext [{mesh.Outsider.Address6}]:", mark);
+    }
+
+    [Fact]
+    public async Task Ipv6_PodToWorkloadOutsideTheMesh_IsPassedThrough()
+    {
+        int mark = mesh.DaemonA.LineCount;
+
+        EchoReply reply = await mesh.ClientApp.EchoAsync(new IPEndPoint(mesh.Legacy.Address6, PodServer.EchoPort), "to legacy over IPv6");
+
+        reply.Server.ShouldBe("legacy");
+        reply.SeenClient.ShouldBe(mesh.Client.Address6);
+        reply.Echoed.ShouldBe("to legacy over IPv6");
+        await mesh.DaemonA.WaitForLogAsync($"Outbound [{mesh.Client.Address6}]:", mark);
+    }
+
     private static long PayloadTo(IReadOnlyList<CapturedPacket> packets, IPEndPoint destination)
     {
         long total = 0;

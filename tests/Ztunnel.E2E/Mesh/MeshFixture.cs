@@ -7,13 +7,14 @@ namespace Ztunnel.E2E.Mesh;
 /// <summary>
 /// A two-node mesh with real daemons, shared by the tests of one class (IClassFixture):
 /// <code>
-/// node a (10.250.1.0/24)                          node b (10.250.2.0/24)
+/// node a (10.250.1.0/24, fd00:250:1::/64)          node b (10.250.2.0/24, fd00:250:2::/64)
 ///   client    10.250.1.10  meshed, sa client        server-b 10.250.2.20  meshed, sa server, app server
 ///   server-a  10.250.1.20  meshed, sa server        legacy   10.250.2.30  not captured, a TCP workload
 ///   outsider  10.250.1.30  not captured, unknown
 /// services: server 10.250.96.10:80 -> 8080 on server-a and server-b;
 ///           server-degraded 10.250.96.11:80 -> the same, with server-a unhealthy
 /// </code>
+/// Every pod is dual stack: 10.250.S.H and fd00:250:S::H, both in its workload entry and registration.
 /// One <c>ztunnel run</c> per node in its node netns, with its own config file, the shared built-in CA and
 /// its own registration socket in a temp directory; the meshed pods are registered through the
 /// registration API as the CNI plugin would. Each server pod runs a <see cref="PodServer"/>.
