@@ -43,6 +43,42 @@ public sealed class MeshBulkTests(BulkMeshFixture mesh, ITestOutputHelper output
         failures.ShouldBeEmpty();
     }
 
+    [Fact]
+    public async Task ManyShortConnections_LeaveNoFileDescriptorsBehind_InEitherDaemon()
+    {
+        const int connections = 300;
+        // Warm up: the pooled HBONE connection and certificates exist before the baseline.
+        int warmA = mesh.DaemonA.LineCount;
+        int warmB = mesh.DaemonB.LineCount;
+        await mesh.ClientApp.EchoAsync(mesh.AppB.EchoEndPoint, "warm up");
+        await WaitForClosedAsync(warmA, 1, warmB);
+        int baselineA = OpenFiles(mesh.DaemonA);
+        int baselineB = OpenFiles(mesh.DaemonB);
+        int markA = mesh.DaemonA.LineCount;
+        int markB = mesh.DaemonB.LineCount;
+
+        for (int i = 0; i < connections; i++)
+        {
+            (await mesh.ClientApp.EchoAsync(mesh.AppB.EchoEndPoint, $"short {i}")).Echoed.ShouldBe($"short {i}");
+        }
+
+        // Each daemon logs a connection's end after it released the connection's sockets.
+        await WaitForClosedAsync(markA, connections, markB);
+        OpenFiles(mesh.DaemonA).ShouldBeLessThanOrEqualTo(baselineA + 8, "node a's daemon kept file descriptors");
+        OpenFiles(mesh.DaemonB).ShouldBeLessThanOrEqualTo(baselineB + 8, "node b's daemon kept file descriptors");
+    }
+
+    private async Task WaitForClosedAsync(int markA, int count, int markB = -1)
+    {
+        await mesh.DaemonA.WaitForLogAsync($"Outbound {mesh.Client.Address}:", markA, count);
+        if (markB >= 0)
+        {
+            await mesh.DaemonB.WaitForLogAsync($"InboundHbone {mesh.Client.Address}:", markB, count);
+        }
+    }
+
+    private static int OpenFiles(DaemonProcess daemon) => Directory.GetFiles($"/proc/{daemon.ProcessId}/fd").Length;
+
     // Each connection carries its own payload (a few KiB, distinct per connection) and must get exactly
     // that back behind the server's greeting; returns "" or what went wrong.
     private async Task<string> ConverseAsync(int index)

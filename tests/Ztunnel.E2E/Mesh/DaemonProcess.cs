@@ -97,14 +97,21 @@ public sealed class DaemonProcess : IAsyncDisposable
     /// Waits for a log line at index <paramref name="from"/> or later that contains <paramref name="text"/>.
     /// Throws with the log when the daemon exits first or nothing comes within the guard time.
     /// </summary>
-    public async Task<string> WaitForLogAsync(string text, int from, TimeSpan? timeout = null)
+    public async Task<string> WaitForLogAsync(string text, int from, TimeSpan? timeout = null) =>
+        await WaitForLogAsync(text, from, count: 1, timeout);
+
+    /// <summary>
+    /// Waits until <paramref name="count"/> log lines at index <paramref name="from"/> or later contain
+    /// <paramref name="text"/>; returns the last of them.
+    /// </summary>
+    public async Task<string> WaitForLogAsync(string text, int from, int count, TimeSpan? timeout = null)
     {
-        var waiter = new Waiter(text, from);
+        var waiter = new Waiter(text, from, count);
         lock (_lock)
         {
             for (int i = from; i < _lines.Count; i++)
             {
-                if (_lines[i].Contains(text, StringComparison.Ordinal))
+                if (_lines[i].Contains(text, StringComparison.Ordinal) && --waiter.Remaining == 0)
                 {
                     return _lines[i];
                 }
@@ -125,7 +132,7 @@ public sealed class DaemonProcess : IAsyncDisposable
             {
                 _waiters.Remove(waiter);
             }
-            throw new TimeoutException($"daemon {Name} did not log '{text}':\n{Log}");
+            throw new TimeoutException($"daemon {Name} did not log '{text}' ({waiter.Remaining} of {count} lines missing):\n{Tail(80)}");
         }
     }
 
@@ -199,7 +206,7 @@ public sealed class DaemonProcess : IAsyncDisposable
             _lines.Add(line);
             for (int i = _waiters.Count - 1; i >= 0; i--)
             {
-                if (_lines.Count - 1 >= _waiters[i].From && line.Contains(_waiters[i].Text, StringComparison.Ordinal))
+                if (_lines.Count - 1 >= _waiters[i].From && line.Contains(_waiters[i].Text, StringComparison.Ordinal) && --_waiters[i].Remaining == 0)
                 {
                     _waiters[i].Found.TrySetResult(line);
                     _waiters.RemoveAt(i);
@@ -208,10 +215,11 @@ public sealed class DaemonProcess : IAsyncDisposable
         }
     }
 
-    private sealed class Waiter(string text, int from)
+    private sealed class Waiter(string text, int from, int count)
     {
         public string Text { get; } = text;
         public int From { get; } = from;
+        public int Remaining { get; set; } = count;
         public TaskCompletionSource<string> Found { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
