@@ -193,6 +193,38 @@ public sealed class PodLifecycleTests(LifecycleMeshFixture mesh) : IClassFixture
         (await PodInspection.ListeningPortsAsync(pod.Netns)).ShouldNotContain(port => DaemonPorts.Contains(port));
     }
 
+    [Fact]
+    public async Task Sigterm_DrainDeadline_CutsWhatIsStillOpen_AndExitsZero()
+    {
+        await mesh.StopDaemonAsync('a');
+        await mesh.StartDaemonAsync('a', "--drain-seconds", "1");
+        try
+        {
+            using Socket open = await mesh.ClientApp.ConnectAsync(mesh.AppB.EchoEndPoint);
+            (await SocketText.ReadLineAsync(open)).ShouldBe($"server-b {mesh.Client.Address}");
+
+            int exitCode = await mesh.StopDaemonAsync('a'); // the client never closes: the deadline cuts it
+
+            exitCode.ShouldBe(0, mesh.DaemonA.Tail());
+            mesh.DaemonA.Log.ShouldContain("Stopped; 1 connections were cut");
+            byte[] rest;
+            try
+            {
+                rest = await PodClient.ReadToEndAsync(open);
+            }
+            catch (SocketException)
+            {
+                rest = [];
+            }
+            rest.ShouldBeEmpty();
+        }
+        finally
+        {
+            await mesh.StopDaemonAsync('a');
+            await mesh.StartDaemonAsync('a');
+        }
+    }
+
     // The pods are dual stack: the same set of rules for IPv4 (iptables) and IPv6 (ip6tables).
     private static async Task ShouldHaveOneCopyOfEachRuleAsync(TestNamespace pod)
     {

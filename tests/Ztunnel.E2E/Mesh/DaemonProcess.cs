@@ -62,8 +62,8 @@ public sealed class DaemonProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts <c>BINARY run --config CONFIG</c> in <paramref name="node"/> and waits for "ztunnel ready".</summary>
-    public static async Task<DaemonProcess> StartAsync(string name, TestNamespace node, string configPath)
+    /// <summary>Starts <c>BINARY run --config CONFIG [ARGS]</c> in <paramref name="node"/> and waits for "ztunnel ready".</summary>
+    public static async Task<DaemonProcess> StartAsync(string name, TestNamespace node, string configPath, params string[] arguments)
     {
         var start = new ProcessStartInfo("ip")
         {
@@ -71,7 +71,7 @@ public sealed class DaemonProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string argument in (string[])["netns", "exec", node.Name, ZtunnelBinary.Path, "run", "--config", configPath])
+        foreach (string argument in (string[])["netns", "exec", node.Name, ZtunnelBinary.Path, "run", "--config", configPath, .. arguments])
         {
             start.ArgumentList.Add(argument);
         }

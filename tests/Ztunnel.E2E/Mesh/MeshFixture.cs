@@ -209,11 +209,11 @@ public abstract class MeshFixture : IAsyncLifetime
     /// <summary>SIGTERM to a node's daemon; returns its exit code once it is gone. Its log stays readable.</summary>
     public Task<int> StopDaemonAsync(char node) => Daemon(node).StopAsync();
 
-    /// <summary>Starts a node's daemon (again) with its config and waits until it is ready.</summary>
-    public async Task StartDaemonAsync(char node)
+    /// <summary>Starts a node's daemon (again) with its config (and <c>run</c> options) and waits until it is ready.</summary>
+    public async Task StartDaemonAsync(char node, params string[] arguments)
     {
         DaemonProcess old = Daemon(node);
-        DaemonProcess started = await DaemonProcess.StartAsync($"node-{node}", Topology.Node(node), ConfigPath(node));
+        DaemonProcess started = await DaemonProcess.StartAsync($"node-{node}", Topology.Node(node), ConfigPath(node), arguments);
         if (node == 'a')
         {
             DaemonA = started;
