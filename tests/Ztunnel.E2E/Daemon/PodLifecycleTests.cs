@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using Ztunnel.Capture;
+using Ztunnel.Capture.Registration;
 using Ztunnel.E2E.Mesh;
 
 namespace Ztunnel.E2E.Daemon;
@@ -223,6 +224,29 @@ public sealed class PodLifecycleTests(LifecycleMeshFixture mesh) : IClassFixture
             await mesh.StopDaemonAsync('a');
             await mesh.StartDaemonAsync('a');
         }
+    }
+
+    [Fact]
+    public async Task PodDeletedWhileDaemonWasDown_IsNotRestored_OthersAre()
+    {
+        TestNamespace ns = await mesh.Topology.AddPodAsync('a', "ephemeral", 40);
+        var ephemeral = new MeshPod("ephemeral-1", "ephemeral", MeshFixture.Namespace, "default", 'a', ns);
+        (await mesh.RegisterAsync(ephemeral)).State.ShouldBe(PodState.Ready);
+
+        await mesh.StopDaemonAsync('a');
+        try
+        {
+            await ProcessRunner.CheckedAsync("ip", "netns", "del", ns.Name); // the runtime removed the sandbox meanwhile
+        }
+        finally
+        {
+            await mesh.StartDaemonAsync('a');
+        }
+
+        (await mesh.DaemonA.WaitForLogAsync("ztunnel ready", from: 0)).ShouldContain("2 pods restored");
+        using var registration = new RegistrationClient(mesh.RegistrationSocket('a'));
+        (await registration.ListAsync()).Select(status => status.Pod.Uid).Order().ToArray().ShouldBe([mesh.Client.Uid, mesh.ServerA.Uid]);
+        (await mesh.ClientApp.EchoAsync(mesh.AppB.EchoEndPoint, "after restore")).Echoed.ShouldBe("after restore");
     }
 
     // The pods are dual stack: the same set of rules for IPv4 (iptables) and IPv6 (ip6tables).
