@@ -10,14 +10,15 @@ using Microsoft.Extensions.Logging;
 namespace Ztunnel.Admin;
 
 /// <summary>
-/// A bare Kestrel HTTP/1.1 server on one TCP address with one request handler: the admin, metrics and readiness
-/// endpoints (DESIGN §2). No routing framework, no hosting defaults.
+/// A bare Kestrel HTTP/1.1 server on one address (TCP, or a unix socket) with one request handler: the admin,
+/// metrics and readiness endpoints (DESIGN §2) and the pod registration API. No routing framework, no
+/// hosting defaults.
 /// </summary>
 internal sealed class HttpServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private HttpServer(WebApplication app, string name, IPEndPoint localEndPoint)
+    private HttpServer(WebApplication app, string name, EndPoint localEndPoint)
     {
         _app = app;
         Name = name;
@@ -26,10 +27,10 @@ internal sealed class HttpServer : IAsyncDisposable
 
     public string Name { get; }
 
-    /// <summary>Where the server listens (the real port when started on port 0).</summary>
-    public IPEndPoint LocalEndPoint { get; }
+    /// <summary>Where the server listens (the real port when started on TCP port 0).</summary>
+    public EndPoint LocalEndPoint { get; }
 
-    public static async Task<HttpServer> StartAsync(string name, IPEndPoint address, RequestDelegate handler, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    public static async Task<HttpServer> StartAsync(string name, EndPoint address, RequestDelegate handler, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.Services.AddSingleton(loggerFactory);
@@ -60,8 +61,12 @@ internal sealed class HttpServer : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private static IPEndPoint BoundEndPoint(WebApplication app, IPEndPoint requested)
+    private static EndPoint BoundEndPoint(WebApplication app, EndPoint endPoint)
     {
+        if (endPoint is not IPEndPoint requested)
+        {
+            return endPoint;
+        }
         ICollection<string>? addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
         foreach (string address in addresses ?? [])
         {

@@ -76,7 +76,7 @@ internal sealed partial class DaemonTelemetry : IAsyncDisposable
     }
 
     [LoggerMessage(EventId = 110, Level = LogLevel.Information, Message = "Admin on http://{Admin}, metrics on http://{Metrics}/metrics, readiness on http://{Readiness}/healthz/ready; access log {AccessLog}")]
-    private static partial void LogListening(ILogger logger, System.Net.IPEndPoint admin, System.Net.IPEndPoint metrics, System.Net.IPEndPoint readiness, AccessLogFormat accessLog);
+    private static partial void LogListening(ILogger logger, System.Net.EndPoint admin, System.Net.EndPoint metrics, System.Net.EndPoint readiness, AccessLogFormat accessLog);
 
     private static List<ConfigDump.CertificateEntry> Certificates(CertificateManager certificates)
     {

@@ -66,7 +66,7 @@ internal sealed partial class InboundAuthorizer
             AuthorizationDecision decision = Authorize(state, connection.Description);
             if (!decision.Allowed)
             {
-                connection.Close("policy changed: " + decision.Summary);
+                connection.Close("policy changed: " + decision.Summary, ConnectionFailure.Denied, decision.DecidingPolicy?.ToString());
                 closed++;
             }
         }

@@ -27,13 +27,27 @@ internal sealed class TrackedConnection : IDisposable
     /// <summary>Why the daemon cut the connection, if it did (for the access log).</summary>
     public string? CloseReason { get; private set; }
 
-    public void Close(string reason)
+    /// <summary>The failure a cut counts as (a policy re-check denies); null for a drain or a normal end.</summary>
+    public ConnectionFailure? CloseFailure { get; private set; }
+
+    /// <summary>The policy that decided a cut, if one did.</summary>
+    public string? ClosePolicy { get; private set; }
+
+    public void Close(string reason, ConnectionFailure? failure = null, string? policy = null)
     {
         if (Volatile.Read(ref _disposed) != 0)
         {
             return;
         }
-        CloseReason ??= reason;
+        lock (_closed)
+        {
+            if (CloseReason is null)
+            {
+                CloseReason = reason;
+                CloseFailure = failure;
+                ClosePolicy = policy;
+            }
+        }
         _closed.Cancel();
     }
 

@@ -50,7 +50,20 @@ internal sealed class ConnectionTelemetry : IConnectionObserver, IMetricsCollect
             return; // Opened before telemetry was attached.
         }
         record.Fold(connection.Counters);
-        Interlocked.Increment(ref record.Series.Closed);
+        if (connection.CloseFailure is { } failure)
+        {
+            // Cut by the daemon for a reason that is a failure (a policy re-check denied it): the close
+            // carries that flag, like a connection refused up front, and a deny counts against its policy.
+            Interlocked.Increment(ref Series(record.Peers, ResponseFlags.For(failure)).Closed);
+            if (failure == ConnectionFailure.Denied)
+            {
+                CountDenial(record.Peers, connection.ClosePolicy);
+            }
+        }
+        else
+        {
+            Interlocked.Increment(ref record.Series.Closed);
+        }
         _accessLog?.Completed(record.Peers, connection.Counters.ClientToServer, connection.Counters.ServerToClient, duration, connection.CloseReason);
     }
 

@@ -132,6 +132,38 @@ public sealed class ConnectionTelemetryTests(ITestOutputHelper output)
         scrape.Value("ztunnel_authorization_denied_total", ("policy", "none")).ShouldBe(1);
     }
 
+    [Fact]
+    public void CutByPolicyRecheck_ClosesWithDeny_AndCountsAgainstThePolicy()
+    {
+        TrackedConnection connection = Open(TelemetryFixture.InboundHbone());
+        connection.Counters.AddClientToServer(7);
+
+        connection.Close("policy changed: denied by DENY policy web/no-sleep rule 0", ConnectionFailure.Denied, "web/no-sleep");
+        _fixture.Telemetry.Closed(connection, TimeSpan.FromSeconds(2));
+        connection.Dispose();
+
+        Exposition scrape = _fixture.Scrape();
+        scrape.Value(Opened, ("response_flags", "-")).ShouldBe(1);
+        scrape.Value(Closed, ("response_flags", "DENY")).ShouldBe(1);
+        scrape.Value(Closed, ("response_flags", "-")).ShouldBe(0);
+        scrape.Value("istio_tcp_received_bytes_total").ShouldBe(7);
+        scrape.Value("ztunnel_authorization_denied_total", ("policy", "web/no-sleep")).ShouldBe(1);
+    }
+
+    [Fact]
+    public void CutByDrain_ClosesNormally_WithoutADeny()
+    {
+        TrackedConnection connection = Open(TelemetryFixture.InboundHbone());
+
+        connection.Close("daemon shutting down");
+        _fixture.Telemetry.Closed(connection, TimeSpan.FromSeconds(2));
+        connection.Dispose();
+
+        Exposition scrape = _fixture.Scrape();
+        scrape.Value(Closed, ("response_flags", "-")).ShouldBe(1);
+        scrape.Samples("ztunnel_authorization_denied_total").ShouldBeEmpty();
+    }
+
     [Theory]
     [InlineData(nameof(ConnectionFailure.ConnectFailed), "CONNECT")]
     [InlineData(nameof(ConnectionFailure.NoHealthyUpstream), "UH")]

@@ -1,9 +1,8 @@
+using System.Net.Sockets;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Ztunnel.Admin;
 
 namespace Ztunnel.Capture.Registration;
 
@@ -20,14 +19,13 @@ namespace Ztunnel.Capture.Registration;
 public sealed class RegistrationApi : IAsyncDisposable
 {
     private const string PodsPath = "/v1/pods";
-    private const int MaxBodyBytes = 64 * 1024;
 
-    private readonly WebApplication _app;
+    private readonly HttpServer _server;
     private readonly PodRegistry _registry;
 
-    private RegistrationApi(WebApplication app, PodRegistry registry, string socketPath)
+    private RegistrationApi(HttpServer server, PodRegistry registry, string socketPath)
     {
-        _app = app;
+        _server = server;
         _registry = registry;
         SocketPath = socketPath;
     }
@@ -44,27 +42,10 @@ public sealed class RegistrationApi : IAsyncDisposable
         // A socket file left by a previous daemon would make bind fail; nobody else serves on our path.
         File.Delete(socketPath);
 
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.Services.AddSingleton(loggerFactory);
-        builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(options =>
-        {
-            options.ListenUnixSocket(socketPath);
-            options.Limits.MaxRequestBodySize = MaxBodyBytes;
-            options.AddServerHeader = false;
-        });
-        var app = builder.Build();
-        var api = new RegistrationApi(app, registry, socketPath);
-        app.Run(api.HandleAsync);
-        try
-        {
-            await app.StartAsync(cancellationToken);
-        }
-        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException)
-        {
-            await app.DisposeAsync();
-            throw new IOException($"cannot serve the pod registration API on {socketPath}: {ex.Message}", ex);
-        }
+        RegistrationApi? api = null;
+        HttpServer server = await HttpServer.StartAsync(
+            "pod registration", new UnixDomainSocketEndPoint(socketPath), context => api!.HandleAsync(context), loggerFactory, cancellationToken);
+        api = new RegistrationApi(server, registry, socketPath);
         // Registering a pod makes the daemon capture its traffic: root only.
         File.SetUnixFileMode(socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         return api;
@@ -72,8 +53,7 @@ public sealed class RegistrationApi : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await _server.DisposeAsync();
         File.Delete(SocketPath);
     }
 
