@@ -12,11 +12,15 @@ public sealed class AuthorizationMeshFixture() : MeshFixture("e2e-authz")
 {
     public const string DenyClient = "[" + StrictServerA + ", " + AllowOnlyNobody + "]";
     public const string AllowClient = "[" + StrictServerA + ", " + AllowClientPolicy + "]";
+    public const string DenyClientStrictEverywhere = "[" + StrictServerA + ", " + AllowOnlyNobody + ", " + StrictNamespace + "]";
     public const string AllowClientOn8080 = "[" + StrictServerA + ", " + AllowClientOn8080Policy + "]";
 
     private const string StrictServerA =
         "{apiVersion: security.istio.io/v1, kind: PeerAuthentication, metadata: {name: strict-server-a, namespace: e2e}, " +
         "spec: {selector: {matchLabels: {pod: server-a}}, mtls: {mode: STRICT}}}";
+
+    private const string StrictNamespace =
+        "{apiVersion: security.istio.io/v1, kind: PeerAuthentication, metadata: {name: strict, namespace: e2e}, spec: {mtls: {mode: STRICT}}}";
 
     private const string AllowOnlyNobody =
         "{apiVersion: security.istio.io/v1, kind: AuthorizationPolicy, metadata: {name: server-b-allow, namespace: e2e}, " +
@@ -174,5 +178,38 @@ public sealed class AuthorizationE2ETests(AuthorizationMeshFixture mesh) : IClas
 
         closed.ShouldBeTrue("a plaintext IPv6 client got an answer from a STRICT workload: IPv6 bypasses the mesh");
         mesh.AppA.AcceptedCount.ShouldBe(accepted, "the server app saw a denied plaintext connection");
+    }
+
+    [Fact]
+    public async Task MakingTheNamespaceStrict_ClosesAnOpenPlaintextConnection()
+    {
+        // The client pod has no policy of its own: it takes plaintext until the namespace-wide STRICT arrives.
+        await using PodServer app = await PodServer.StartAsync(mesh.Runner, mesh.Client.Netns, "client");
+        using Socket open = await mesh.OutsiderApp.ConnectAsync(app.EchoEndPoint);
+        await SocketText.WriteLineAsync(open, "plaintext");
+        (await SocketText.ReadLineAsync(open)).ShouldBe($"client {mesh.Outsider.Address}");
+        (await SocketText.ReadLineAsync(open)).ShouldBe("plaintext");
+        try
+        {
+            int mark = mesh.DaemonA.LineCount;
+            await mesh.RewritePoliciesAsync(AuthorizationMeshFixture.DenyClientStrictEverywhere);
+
+            byte[] rest;
+            try
+            {
+                rest = await PodClient.ReadToEndAsync(open);
+            }
+            catch (SocketException)
+            {
+                rest = [];
+            }
+            rest.ShouldBeEmpty();
+            (await mesh.DaemonA.WaitForLogAsync("Denied ", mark)).ShouldContain("PeerAuthentication e2e/strict requires mTLS (STRICT)");
+            (await mesh.OutsiderApp.IsClosedWithoutAnswerAsync(app.EchoEndPoint, "again")).ShouldBeTrue();
+        }
+        finally
+        {
+            await mesh.RewritePoliciesAsync(AuthorizationMeshFixture.DenyClient);
+        }
     }
 }
