@@ -61,9 +61,10 @@ internal sealed class NetnsRunner : IDisposable
     /// A listening TCP socket (backlog 1024) in the pod netns: SO_MARK <paramref name="mark"/> (0 = none)
     /// and, when <paramref name="transparent"/>, IP_TRANSPARENT so it accepts TPROXY-diverted connections
     /// whose local endpoint is the original destination. A <c>[::]</c> bind is dual-stack: one listener
-    /// takes IPv4 (as <c>::ffff:a.b.c.d</c>) and IPv6 connections.
+    /// takes IPv4 (as <c>::ffff:a.b.c.d</c>) and IPv6 connections. With <paramref name="freebind"/> the
+    /// bind succeeds on an address not yet usable (an IPv6 address still in duplicate address detection).
     /// </summary>
-    public Task<Socket> CreateListenerAsync(string netnsPath, IPEndPoint bind, bool transparent, uint mark) =>
+    public Task<Socket> CreateListenerAsync(string netnsPath, IPEndPoint bind, bool transparent, uint mark, bool freebind = false) =>
         RunAsync(netnsPath, () =>
         {
             var socket = new Socket(bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -76,6 +77,10 @@ internal sealed class NetnsRunner : IDisposable
                 if (transparent)
                 {
                     SocketOptions.SetTransparent(socket);
+                }
+                else if (freebind)
+                {
+                    SocketOptions.SetFreebind(socket);
                 }
                 if (bind.Address.Equals(IPAddress.IPv6Any))
                 {

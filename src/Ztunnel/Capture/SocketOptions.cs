@@ -23,6 +23,20 @@ internal static class SocketOptions
     }
 
     /// <summary>
+    /// IP_FREEBIND (IPV6_FREEBIND): the socket may bind to an address the interface does not (yet) have in
+    /// a usable state, such as an IPv6 address still tentative during duplicate address detection.
+    /// </summary>
+    public static void SetFreebind(Socket socket)
+    {
+        if (socket.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            LinuxNative.SetSocketOption(socket.SafeHandle, LinuxNative.SOL_IPV6, LinuxNative.IPV6_FREEBIND, 1, "IPV6_FREEBIND");
+            return;
+        }
+        LinuxNative.SetSocketOption(socket.SafeHandle, LinuxNative.SOL_IP, LinuxNative.IP_FREEBIND, 1, "IP_FREEBIND");
+    }
+
+    /// <summary>
     /// IP_TRANSPARENT + IP_FREEBIND (or the IPv6 twins): a listener accepts TPROXY-diverted connections, and
     /// a connecting socket may bind to a foreign source address (the original client's IP).
     /// </summary>

@@ -121,7 +121,9 @@ internal sealed partial class PodLifecycle : IPodLifecycle, IAsyncDisposable
         foreach (IPAddress address in pod.Addresses)
         {
             var endPoint = new IPEndPoint(address, InpodConfig.InboundHbonePort);
-            Socket hbone = await _context.Netns.CreateListenerAsync(pod.Netns, endPoint, transparent: false, InpodConfig.DaemonMark);
+            // Freebind: the CNI plugin runs right after the pod got its addresses, and an IPv6 one is
+            // still tentative (duplicate address detection) for a second or so; a plain bind would fail.
+            Socket hbone = await _context.Netns.CreateListenerAsync(pod.Netns, endPoint, transparent: false, InpodConfig.DaemonMark, freebind: true);
             var info = new HboneListenerInfo($"{pod.Registration.Namespace}/{pod.Registration.Name}", endPoint,
                 HboneTls.ServerOptions(certificate, _certificates.TrustBundle, _logger), tag: pod);
             pod.AddResource(_hbone.Listeners.Add(hbone, info));
