@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using System.Net;
 using System.Net.Sockets;
 using Ztunnel.Capture;
 using Ztunnel.Capture.Registration;
@@ -14,7 +14,7 @@ public sealed class LifecycleMeshFixture() : MeshFixture("e2e-life");
 /// netns, one copy of each rule however often things are re-applied, and traffic that works again.
 /// Every test leaves the mesh as it found it (all pods registered, both daemons running).
 /// </summary>
-public sealed class PodLifecycleTests(LifecycleMeshFixture mesh) : IClassFixture<LifecycleMeshFixture>
+public sealed partial class PodLifecycleTests(LifecycleMeshFixture mesh) : IClassFixture<LifecycleMeshFixture>
 {
     private static readonly int[] DaemonPorts = [InpodConfig.OutboundPort, InpodConfig.InboundPlaintextPort, InpodConfig.InboundHbonePort];
 
@@ -164,37 +164,6 @@ public sealed class PodLifecycleTests(LifecycleMeshFixture mesh) : IClassFixture
     }
 
     [Fact]
-    public async Task CniPlugin_Add_CapturesThePod_Check_Passes_Del_ReleasesIt()
-    {
-        MeshPod pod = mesh.Outsider; // in no config: the daemon gives it namespace/default as identity
-        string config = $$$"""
-            {"cniVersion":"1.0.0","name":"e2e","type":"ztunnel","socketPath":"{{{mesh.RegistrationSocket('a')}}}",
-             "prevResult":{"cniVersion":"1.0.0","ips":[{"address":"{{{pod.Address}}}/24"}]}}
-            """;
-
-        (int addExit, string addOut) = await RunCniAsync("ADD", pod, config);
-
-        addExit.ShouldBe(0, addOut);
-        addOut.ShouldContain($"{pod.Address}/24"); // the previous result, passed through
-        try
-        {
-            (int checkExit, string checkOut) = await RunCniAsync("CHECK", pod, config);
-            checkExit.ShouldBe(0, checkOut);
-            int markB = mesh.DaemonB.LineCount;
-            EchoReply reply = await new PodClient(mesh.Runner, pod.Netns).EchoAsync(mesh.AppB.EchoEndPoint, "via cni");
-            reply.SeenClient.ShouldBe(pod.Address);
-            await mesh.DaemonB.WaitForLogAsync($"InboundHbone {pod.Address}:", markB);
-        }
-        finally
-        {
-            (int delExit, string delOut) = await RunCniAsync("DEL", pod, config);
-            delExit.ShouldBe(0, delOut);
-        }
-        (await PodInspection.CaptureRulesAsync(pod.Netns)).ShouldBeEmpty();
-        (await PodInspection.ListeningPortsAsync(pod.Netns)).ShouldNotContain(port => DaemonPorts.Contains(port));
-    }
-
-    [Fact]
     public async Task Sigterm_DrainDeadline_CutsWhatIsStillOpen_AndExitsZero()
     {
         await mesh.StopDaemonAsync('a');
@@ -249,6 +218,28 @@ public sealed class PodLifecycleTests(LifecycleMeshFixture mesh) : IClassFixture
         (await mesh.ClientApp.EchoAsync(mesh.AppB.EchoEndPoint, "after restore")).Echoed.ShouldBe("after restore");
     }
 
+    [Fact]
+    public async Task PodWithIpv6AddressStillInDad_IsSetUp_AndServesHboneOnItOnceUsable()
+    {
+        TestNamespace ns = await mesh.Topology.AddPodAsync('a', "slowdad", 50, slowDad: true);
+        var pod = new MeshPod("slowdad-1", "slowdad", MeshFixture.Namespace, "default", 'a', ns);
+
+        (await mesh.RegisterAsync(pod)).State.ShouldBe(PodState.Ready);
+        try
+        {
+            (await PodInspection.IsTentativeAsync(ns, pod.Address6)).ShouldBeTrue("the test meant to register during DAD");
+            await PodInspection.WaitUntilNotTentativeAsync(ns, pod.Address6);
+
+            // The node reaches the pod's HBONE port on its IPv6 address: the listener bound before DAD is live.
+            using Socket probe = await mesh.Runner.CreateConnectingSocketAsync(mesh.Topology.A.Path, AddressFamily.InterNetworkV6, mark: 0, transparentSource: null);
+            await probe.ConnectAsync(new IPEndPoint(pod.Address6, InpodConfig.InboundHbonePort)).WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            await mesh.UnregisterAsync(pod);
+        }
+    }
+
     // The pods are dual stack: the same set of rules for IPv4 (iptables) and IPv6 (ip6tables).
     private static async Task ShouldHaveOneCopyOfEachRuleAsync(TestNamespace pod)
     {
@@ -259,30 +250,5 @@ public sealed class PodLifecycleTests(LifecycleMeshFixture mesh) : IClassFixture
             rules.Distinct().Count().ShouldBe(rules.Length, string.Join('\n', rules));
             (await PodInspection.FwmarkRulesAsync(pod, ipv6)).Length.ShouldBe(1);
         }
-    }
-
-    // The container runtime's side of CNI: environment variables, the network config on stdin, the result on stdout.
-    private static async Task<(int ExitCode, string Stdout)> RunCniAsync(string command, MeshPod pod, string config)
-    {
-        var start = new ProcessStartInfo(ZtunnelBinary.Path, "cni")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.Environment["CNI_COMMAND"] = command;
-        start.Environment["CNI_CONTAINERID"] = "sandbox-" + pod.Uid;
-        start.Environment["CNI_NETNS"] = pod.Netns.Path;
-        start.Environment["CNI_IFNAME"] = "eth0";
-        start.Environment["CNI_PATH"] = "/opt/cni/bin";
-        start.Environment["CNI_ARGS"] = $"K8S_POD_NAMESPACE={pod.Namespace};K8S_POD_NAME={pod.Name};K8S_POD_UID={pod.Uid}";
-        using Process process = Process.Start(start)!;
-        await process.StandardInput.WriteAsync(config);
-        process.StandardInput.Close();
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        return (process.ExitCode, await stdout + await stderr);
     }
 }

@@ -69,8 +69,12 @@ public sealed class MeshTopology : IAsyncDisposable
         }
     }
 
-    /// <summary>Adds a pod netns on <paramref name="node"/> ('a' or 'b') at 10.250.S.<paramref name="host"/>.</summary>
-    public async Task<TestNamespace> AddPodAsync(char node, string name, int host)
+    /// <summary>
+    /// Adds a pod netns on <paramref name="node"/> ('a' or 'b') at 10.250.S.H and fd00:250:S::H. The IPv6
+    /// address is usable at once, unless <paramref name="slowDad"/>: then it stays tentative (duplicate
+    /// address detection, as on a real node) for several seconds.
+    /// </summary>
+    public async Task<TestNamespace> AddPodAsync(char node, string name, int host, bool slowDad = false)
     {
         TestNamespace nodeNs = Node(node);
         var pod = new TestNamespace($"{nodeNs.Name}-{name}", PodAddress(node, host), PodAddress6(node, host));
@@ -81,7 +85,16 @@ public sealed class MeshTopology : IAsyncDisposable
         await Ip("-n", nodeNs.Name, "link", "set", nodeSide, "master", "br0", "up");
         await Ip("-n", pod.Name, "link", "set", "lo", "up");
         await Ip("-n", pod.Name, "addr", "add", $"{pod.Address}/24", "dev", "eth0");
-        await Ip("-n", pod.Name, "addr", "add", $"{pod.Address6}/64", "dev", "eth0", "nodad");
+        if (slowDad)
+        {
+            // DAD waits retrans_time after its probe; the default second is too short to act in reliably.
+            await TestTopology.ExecAsync(pod, "sysctl", "-qw", "net.ipv6.neigh.eth0.retrans_time_ms=4000");
+            await Ip("-n", pod.Name, "addr", "add", $"{pod.Address6}/64", "dev", "eth0");
+        }
+        else
+        {
+            await Ip("-n", pod.Name, "addr", "add", $"{pod.Address6}/64", "dev", "eth0", "nodad");
+        }
         await Ip("-n", pod.Name, "link", "set", "eth0", "up");
         await Ip("-n", pod.Name, "route", "add", "default", "via", Gateway(node).ToString());
         await Ip("-n", pod.Name, "-6", "route", "add", "default", "via", Gateway6(node).ToString());

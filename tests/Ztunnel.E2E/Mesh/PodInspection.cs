@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Globalization;
+using System.Net;
 
 namespace Ztunnel.E2E.Mesh;
 
@@ -46,5 +48,54 @@ public static class PodInspection
             }
         }
         return [.. ports];
+    }
+
+    /// <summary>True while <paramref name="address"/> is tentative (duplicate address detection running).</summary>
+    public static async Task<bool> IsTentativeAsync(TestNamespace pod, IPAddress address) =>
+        IsTentative(await ProcessRunner.CheckedAsync("ip", "-n", pod.Name, "-6", "addr", "show", "dev", "eth0"), address) ?? true;
+
+    /// <summary>Waits, on the kernel's address events (<c>ip monitor</c>), until <paramref name="address"/> passed DAD.</summary>
+    public static async Task WaitUntilNotTentativeAsync(TestNamespace pod, IPAddress address)
+    {
+        var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (string argument in (string[])["-n", pod.Name, "-6", "monitor", "address"])
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using Process monitor = Process.Start(start)!;
+        try
+        {
+            // Watching before looking: a change between the two is still seen.
+            if (!await IsTentativeAsync(pod, address))
+            {
+                return;
+            }
+            string? line;
+            while ((line = await monitor.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30))) is not null)
+            {
+                if (IsTentative(line, address) == false)
+                {
+                    return;
+                }
+            }
+            throw new InvalidOperationException($"ip monitor in {pod.Name} ended before {address} passed DAD");
+        }
+        finally
+        {
+            monitor.Kill();
+        }
+    }
+
+    // null when the text does not mention the address.
+    private static bool? IsTentative(string text, IPAddress address)
+    {
+        foreach (string line in text.Split('\n'))
+        {
+            if (line.Contains($" {address}/", StringComparison.Ordinal))
+            {
+                return line.Contains("tentative", StringComparison.Ordinal);
+            }
+        }
+        return null;
     }
 }
