@@ -120,7 +120,10 @@ run "intruder -> echo-b: denied by AuthorizationPolicy demo/echo-allow-sleep (HT
 run "legacy -> echo-b: plaintext from outside the mesh, denied by PeerAuthentication STRICT" legacy 10.10.2.20 8080
 
 say "Evidence"
-sleep 0.5; kill "$TCPDUMP" 2>/dev/null || true; wait "$TCPDUMP" 2>/dev/null || true
+# tcpdump writes packets as they come (-U); the passthrough connection's plaintext is the last thing we
+# expect on the link, so wait for it (bounded) before stopping the capture.
+for _ in $(seq 50); do grep -aq "$MARKER" "$OUT/node-link.pcap" && break; sleep 0.1; done
+kill "$TCPDUMP" 2>/dev/null || true; wait "$TCPDUMP" 2>/dev/null || true
 packets=$(tcpdump -r "$OUT/node-link.pcap" 2>/dev/null | wc -l)
 tcpdump -r "$OUT/node-link.pcap" -w "$RUN/hbone.pcap" 'tcp port 15008' 2>/dev/null
 hbone=$(tcpdump -r "$RUN/hbone.pcap" 2>/dev/null | wc -l)

@@ -101,8 +101,8 @@ public sealed class CniPlugin
         }
         catch (RegistrationException ex) when (ex.DaemonUnreachable)
         {
-            // DEL must succeed when there is nothing left to do; a stopped daemon removed its rules on the way
-            // out, and a restarting one re-syncs from the registrations it gets.
+            // DEL must succeed when there is nothing left to do. The pod's netns (and its rules) go with the
+            // pod; a restarting daemon does not restore a pod whose netns is gone.
             await stderr.WriteLineAsync($"ztunnel cni: DEL of {invocation.PodUid}: {ex.Message}; nothing to clean up here");
         }
     }
