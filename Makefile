@@ -20,6 +20,10 @@ unit:
 e2e: deps
 	dotnet test tests/Ztunnel.E2E -c Release -nologo
 
+## Two nodes and five pods in network namespaces, real traffic, evidence in $(DEMO_OUT) (default ./demo-out). Needs root.
+demo: deps
+	@scripts/demo.sh
+
 ## BenchmarkDotNet micro benchmarks (HPACK, frames) and the loopback tunnel throughput bench.
 bench-micro:
 	dotnet run -c Release --project bench/Ztunnel.Bench -- --filter '*'

@@ -5,6 +5,6 @@ public sealed class SmokeTests
     [Fact]
     public void CommandLine_HasVersionCommand()
     {
-        Cli.CommandLine.Build().Subcommands.ShouldContain(c => c.Name == "version");
+        Ztunnel.Cli.CommandLine.Build().Subcommands.ShouldContain(c => c.Name == "version");
     }
 }

@@ -10,6 +10,11 @@ internal static class CommandLine
     {
         var root = new RootCommand("Ztunnel: per-node transparent L4 mTLS daemon (HBONE) for Kubernetes ambient mesh.");
         root.Subcommands.Add(VersionCommand());
+        root.Subcommands.Add(CaCommand.Create());
+        root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(ConfigCommand.Create());
+        root.Subcommands.Add(CniCommand.Create());
+        root.Subcommands.Add(AuthzCommand.Create());
         return root;
     }
 

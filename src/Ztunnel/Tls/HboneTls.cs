@@ -13,9 +13,8 @@ namespace Ztunnel.Tls;
 /// </summary>
 public static class HboneTls
 {
-    /// <summary>The only cipher suites HBONE negotiates (Istio ztunnel's set minus ChaCha20).</summary>
-    // CipherSuitesPolicy is not supported on Windows (the daemon is Linux-only; Windows gets SChannel defaults).
-    private static readonly CipherSuitesPolicy? _cipherSuites = OperatingSystem.IsWindows() ? null : new(
+    /// <summary>The only cipher suites HBONE negotiates: TLS 1.3 AES-GCM (DESIGN §4).</summary>
+    private static readonly CipherSuitesPolicy _cipherSuites = new(
     [
         TlsCipherSuite.TLS_AES_128_GCM_SHA256,
         TlsCipherSuite.TLS_AES_256_GCM_SHA384,
@@ -71,16 +70,24 @@ public static class HboneTls
         };
     }
 
-    /// <summary>The SPIFFE identity of the authenticated peer, or null if it presented none.</summary>
+    /// <summary>
+    /// The SPIFFE identity of the authenticated peer, or null if it presented none. Parses the certificate on
+    /// every call: read it once per connection.
+    /// </summary>
     public static SpiffeId? GetPeerIdentity(SslStream authenticated)
     {
         ArgumentNullException.ThrowIfNull(authenticated);
-        return authenticated.RemoteCertificate switch
+        X509Certificate? remote = authenticated.RemoteCertificate;
+        if (remote is null)
         {
-            X509Certificate2 cert => SpiffeCertificate.GetIdentity(cert),
-            null => null,
-            var other => SpiffeCertificate.GetIdentity(X509CertificateLoader.LoadCertificate(other.GetRawCertData())),
-        };
+            return null;
+        }
+        if (remote is X509Certificate2 cert)
+        {
+            return SpiffeCertificate.GetIdentity(cert);
+        }
+        using X509Certificate2 copy = X509CertificateLoader.LoadCertificate(remote.GetRawCertData());
+        return SpiffeCertificate.GetIdentity(copy);
     }
 
     /// <summary>

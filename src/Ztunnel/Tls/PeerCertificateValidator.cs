@@ -35,7 +35,7 @@ internal sealed class PeerCertificateValidator
     public static PeerCertificateValidator ForClient(TrustBundle bundle, string trustDomain, ILogger? logger) =>
         new("client", bundle, null, trustDomain, logger);
 
-    public bool Validate(object sender, System.Security.Cryptography.X509Certificates.X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    public bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
         string? reason = Check(certificate, chain, errors);
         return reason is null || Reject(reason);
@@ -52,13 +52,22 @@ internal sealed class PeerCertificateValidator
     }
 
     /// <summary>Null when the peer is acceptable, otherwise the reason it is not.</summary>
-    internal string? Check(System.Security.Cryptography.X509Certificates.X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
+    internal string? Check(X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
         if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
         {
             return $"the {_peerRole} presented no certificate (HBONE requires mutual TLS)";
         }
-        X509Certificate2 leaf = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        if (certificate is X509Certificate2 leaf)
+        {
+            return Check(leaf, chain, errors);
+        }
+        using X509Certificate2 copy = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+        return Check(copy, chain, errors);
+    }
+
+    private string? Check(X509Certificate2 leaf, X509Chain? chain, SslPolicyErrors errors)
+    {
         // RemoteCertificateNameMismatch is expected and ignored: HBONE sends no SNI and certificates carry no
         // DNS names; the SPIFFE identity check below replaces the host name check.
         if ((errors & SslPolicyErrors.RemoteCertificateChainErrors) != 0)

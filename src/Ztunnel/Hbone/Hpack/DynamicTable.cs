@@ -13,6 +13,9 @@ internal sealed class DynamicTable
     /// <summary>Per-entry overhead in the size accounting (RFC 7541 §4.1).</summary>
     public const int EntryOverhead = 32;
 
+    /// <summary>Largest table we will advertise; far above any real use, and keeps 2 x size well inside an int.</summary>
+    public const int MaxSupportedCapacity = 1 << 24;
+
     private readonly byte[] _bytes;
     private readonly Entry[] _entries;
     private int _first;       // ring index of the oldest entry
@@ -23,6 +26,7 @@ internal sealed class DynamicTable
     public DynamicTable(int maxCapacity)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxCapacity);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxCapacity, MaxSupportedCapacity);
         MaxCapacity = maxCapacity;
         Capacity = maxCapacity;
         _bytes = new byte[maxCapacity * 2];

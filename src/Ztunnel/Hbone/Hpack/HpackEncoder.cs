@@ -23,17 +23,19 @@ internal static class HpackEncoder
     {
         ArgumentNullException.ThrowIfNull(output);
         int nameIndex = StaticTable.FindName(name);
+        int nameLength = nameIndex == 0 ? GetStringLength(name, huffman) : -1;
+        int valueLength = GetStringLength(value, huffman);
         int size = GetIntegerLength(nameIndex, 4)
-            + (nameIndex == 0 ? GetStringLength(name, huffman) : 0)
-            + GetStringLength(value, huffman);
+            + (nameIndex == 0 ? GetIntegerLength(nameLength, 7) + nameLength : 0)
+            + GetIntegerLength(valueLength, 7) + valueLength;
         Span<byte> dst = output.GetSpan(size);
         int pos = WriteInteger(dst, nameIndex, 4, 0x00);
         if (nameIndex == 0)
         {
-            pos += WriteString(dst[pos..], name, huffman);
+            pos += WriteString(dst[pos..], name, nameLength);
         }
 
-        pos += WriteString(dst[pos..], value, huffman);
+        pos += WriteString(dst[pos..], value, valueLength);
         output.Advance(pos);
     }
 
@@ -128,18 +130,16 @@ internal static class HpackEncoder
         return pos;
     }
 
-    private static int GetStringLength(ReadOnlySpan<byte> s, bool huffman)
-    {
-        int length = huffman ? Math.Min(Huffman.GetEncodedLength(s), s.Length) : s.Length;
-        return GetIntegerLength(length, 7) + length;
-    }
+    /// <summary>Length of the string's octets on the wire: its Huffman coding when that is shorter and allowed.</summary>
+    private static int GetStringLength(ReadOnlySpan<byte> s, bool huffman) =>
+        huffman ? Math.Min(Huffman.GetEncodedLength(s), s.Length) : s.Length;
 
-    private static int WriteString(Span<byte> dst, ReadOnlySpan<byte> s, bool huffman)
+    /// <summary>Writes a string literal (RFC 7541 §5.2); Huffman-coded iff <paramref name="wireLength"/> is shorter than the raw string.</summary>
+    private static int WriteString(Span<byte> dst, ReadOnlySpan<byte> s, int wireLength)
     {
-        int huffmanLength = huffman ? Huffman.GetEncodedLength(s) : int.MaxValue;
-        if (huffmanLength < s.Length)
+        if (wireLength < s.Length)
         {
-            int pos = WriteInteger(dst, huffmanLength, 7, 0x80);
+            int pos = WriteInteger(dst, wireLength, 7, 0x80);
             return pos + Huffman.Encode(s, dst[pos..]);
         }
 

@@ -17,9 +17,7 @@ internal static partial class Huffman
     private static readonly uint[] _transitions = new uint[StateCount * 16];
     private static readonly byte[] _paddingDepth = new byte[StateCount];
 
-#pragma warning disable CA1810 // the tables are computed, so a static constructor is the clearest place
     static Huffman()
-#pragma warning restore CA1810
     {
         // children[node * 2 + bit]: an internal node id, or LeafFlag | symbol.
         var children = new int[StateCount * 2];

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Ztunnel.Hbone.Hpack;
 
 /// <summary>
@@ -35,13 +38,14 @@ internal static partial class Huffman
     /// </summary>
     public static int TryDecode(ReadOnlySpan<byte> src, Span<byte> dst)
     {
-        ReadOnlySpan<uint> transitions = _transitions;
+        // (state << 4) | nibble is always below 256 * 16, the table's length, so skip the bounds checks.
+        ref uint transitions = ref MemoryMarshal.GetArrayDataReference(_transitions);
         int state = 0;
         int written = 0;
         for (int i = 0; i < src.Length; i++)
         {
             int b = src[i];
-            uint t = transitions[(state << 4) | (b >> 4)];
+            uint t = Unsafe.Add(ref transitions, (state << 4) | (b >> 4));
             if ((t & (Emit | Fail)) != 0)
             {
                 if ((t & Fail) != 0)
@@ -58,7 +62,7 @@ internal static partial class Huffman
             }
 
             state = (byte)t;
-            t = transitions[(state << 4) | (b & 0xF)];
+            t = Unsafe.Add(ref transitions, (state << 4) | (b & 0xF));
             if ((t & (Emit | Fail)) != 0)
             {
                 if ((t & Fail) != 0)

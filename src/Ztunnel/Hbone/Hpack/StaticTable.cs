@@ -147,25 +147,11 @@ internal static class StaticTable
     /// <summary>The lowest static index whose name is <paramref name="name"/>, or 0 if none.</summary>
     public static int FindName(ReadOnlySpan<byte> name)
     {
-        // Linear, but cheap: the length test rejects almost every entry without touching its bytes.
+        // Linear, but cheap: length and first byte reject almost every entry (no static name is empty).
         for (int i = 1; i <= Count; i++)
         {
             byte[] candidate = _names[i];
-            if (candidate.Length == name.Length && name.SequenceEqual(candidate))
-            {
-                return i;
-            }
-        }
-
-        return 0;
-    }
-
-    /// <summary>The static index holding exactly (<paramref name="name"/>, <paramref name="value"/>), or 0 if none.</summary>
-    public static int Find(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
-    {
-        for (int i = FindName(name); i != 0 && i <= Count && name.SequenceEqual(_names[i]); i++)
-        {
-            if (value.SequenceEqual(_values[i]))
+            if (candidate.Length == name.Length && candidate[0] == name[0] && name.SequenceEqual(candidate))
             {
                 return i;
             }

@@ -55,8 +55,10 @@ internal sealed partial class HboneConnectHandler
         }
         if (!result.IsAccepted)
         {
-            Log.Rejected(_logger, request, (int)result.Status, result.Reason ?? "");
-            Answer(context, result.Status);
+            // default(HboneAcceptResult) has no status: a handler bug, answered like an exception.
+            var status = result.Status == default ? HboneStatus.ServiceUnavailable : result.Status;
+            Log.Rejected(_logger, request, (int)status, result.Reason ?? "handler returned no decision");
+            Answer(context, status);
             return;
         }
 

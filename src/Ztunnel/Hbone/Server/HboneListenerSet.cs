@@ -28,7 +28,8 @@ public sealed partial class HboneListenerSet : IConnectionListenerFactory, IConn
     private readonly TimeProvider _timeProvider;
     private bool _bound;
     private bool _closed;
-    private Task? _disposed;
+    private Task? _stopped;
+    private int _disposed;
 
     public HboneListenerSet(ILoggerFactory loggerFactory, TimeProvider? timeProvider = null)
     {
@@ -97,19 +98,34 @@ public sealed partial class HboneListenerSet : IConnectionListenerFactory, IConn
         return ValueTask.FromResult<IConnectionListener>(new Listener(this));
     }
 
-    /// <summary>Stops every accept loop, closes every listening socket and aborts connections Kestrel never took.</summary>
-    /// <remarks>Idempotent: Kestrel unbinds and disposes, and the server disposes the set again.</remarks>
-    public ValueTask DisposeAsync()
+    /// <summary>
+    /// Stops every accept loop, closes every listening socket and aborts connections Kestrel never took.
+    /// Connections Kestrel already serves continue (they drain). Idempotent: Kestrel unbinds and disposes
+    /// its listener, and the server stops the set again.
+    /// </summary>
+    public Task StopAcceptingAsync()
     {
         lock (_lock)
         {
             _closed = true;
-            _disposed ??= CloseAsync();
-            return new ValueTask(_disposed);
+            return _stopped ??= CloseListenersAsync();
         }
     }
 
-    private async Task CloseAsync()
+    /// <summary>
+    /// Stops accepting, then releases the connection factory's memory pool. Only once no connection
+    /// accepted here is alive any more (after the server stopped): their pipes rent from that pool.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAcceptingAsync();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _connectionFactory.Dispose();
+        }
+    }
+
+    private async Task CloseListenersAsync()
     {
         await Task.Yield(); // run outside the caller's lock
         HboneListenerRegistration[] listeners;
@@ -127,7 +143,6 @@ public sealed partial class HboneListenerSet : IConnectionListenerFactory, IConn
         {
             await AbortAsync(connection);
         }
-        _connectionFactory.Dispose();
     }
 
     internal void Remove(HboneListenerRegistration registration)
@@ -174,9 +189,10 @@ public sealed partial class HboneListenerSet : IConnectionListenerFactory, IConn
             return null;
         }
 
-        // Unbind: Kestrel is stopping. Stop accepting everywhere so a pending AcceptAsync returns null now.
-        public ValueTask UnbindAsync(CancellationToken cancellationToken = default) => set.DisposeAsync();
+        // Unbind: Kestrel is stopping. Stop accepting everywhere so a pending AcceptAsync returns null now;
+        // connections already handed over drain under Kestrel's graceful shutdown.
+        public ValueTask UnbindAsync(CancellationToken cancellationToken = default) => new(set.StopAcceptingAsync());
 
-        public ValueTask DisposeAsync() => set.DisposeAsync();
+        public ValueTask DisposeAsync() => new(set.StopAcceptingAsync());
     }
 }

@@ -13,7 +13,8 @@ namespace Ztunnel.Hbone.Server;
 /// </summary>
 /// <remarks>
 /// Kestrel runs in a bare host (no configuration sources, no logging providers of its own, no console
-/// lifetime); it logs through the caller's <see cref="ILoggerFactory"/>.
+/// lifetime); it logs through the caller's <see cref="ILoggerFactory"/>, minus ASP.NET Core's per-request
+/// Information lines (<see cref="QuietHostLoggerFactory"/>).
 /// </remarks>
 public sealed partial class HboneServer : IAsyncDisposable
 {
@@ -34,7 +35,7 @@ public sealed partial class HboneServer : IAsyncDisposable
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         // Registered after the host's defaults, so these win.
-        builder.Services.AddSingleton(loggerFactory);
+        builder.Services.AddSingleton<ILoggerFactory>(new QuietHostLoggerFactory(loggerFactory));
         builder.Services.AddSingleton<IHostLifetime, NoHostLifetime>();
         // The drain deadline comes from StopAsync's caller, not the host's 30 s default.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = Timeout.InfiniteTimeSpan);
@@ -66,7 +67,7 @@ public sealed partial class HboneServer : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _state, 2) != 1)
         {
-            await Listeners.DisposeAsync();
+            await Listeners.StopAcceptingAsync();
             return;
         }
         Log.Stopping(_logger, drainTimeout);
@@ -80,7 +81,7 @@ public sealed partial class HboneServer : IAsyncDisposable
         }
         finally
         {
-            await Listeners.DisposeAsync();
+            await Listeners.StopAcceptingAsync();
         }
         Log.Stopped(_logger);
     }
@@ -89,5 +90,7 @@ public sealed partial class HboneServer : IAsyncDisposable
     {
         await StopAsync(TimeSpan.Zero);
         await _app.DisposeAsync();
+        // Last: every connection is gone, so nothing rents from the transport's memory pool any more.
+        await Listeners.DisposeAsync();
     }
 }

@@ -35,8 +35,16 @@ internal sealed class KestrelTunnelStream : TunnelStream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (_readsDone || buffer.IsEmpty)
+        if (_readsDone)
         {
+            return 0;
+        }
+        if (buffer.IsEmpty)
+        {
+            // Zero-byte read: wait until data (or the end) is there without consuming it, so the relay
+            // holds no copy buffer while the tunnel is idle.
+            var ready = await _reader.ReadAsync(cancellationToken);
+            _reader.AdvanceTo(ready.Buffer.Start);
             return 0;
         }
         while (true)

@@ -119,6 +119,17 @@ public sealed class HboneServerConnectTests
     }
 
     [Fact]
+    public async Task Connect_HandlerReturnsDefault_IsAnswered503()
+    {
+        await using var harness = await ServerHarness.StartAsync(new TestHandler((_, _) => ValueTask.FromResult(default(HboneAcceptResult))));
+        var client = await harness.ConnectAsync();
+
+        var stream = await client.ConnectAsync("10.0.0.5:8080");
+
+        (await stream.StatusAsync()).ShouldBe(503);
+    }
+
+    [Fact]
     public async Task Connect_NoResponseUntilTheHandlerAccepts()
     {
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -252,5 +263,83 @@ public sealed class HboneServerConnectTests
         await stream.ResetAsync();
 
         await cancelled.Task.WaitAsync(Guard);
+    }
+
+    [Fact]
+    public async Task ZeroByteRead_WaitsForDataWithoutConsumingIt()
+    {
+        var reads = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var harness = await ServerHarness.StartAsync(TestHandler.Run(async (tunnel, ct) =>
+        {
+            var log = new StringBuilder();
+            var buffer = new byte[64];
+            while (true)
+            {
+                int zero = await tunnel.ReadAsync(Memory<byte>.Empty, ct);
+                int n = await tunnel.ReadAsync(buffer, ct);
+                log.Append($"[{zero}]{Encoding.ASCII.GetString(buffer, 0, n)}");
+                if (n == 0)
+                {
+                    break;
+                }
+            }
+            reads.SetResult(log.ToString());
+            await tunnel.CompleteWritesAsync(ct);
+        }));
+        var client = await harness.ConnectAsync();
+        var stream = await client.ConnectAsync("10.0.0.5:8080");
+        (await stream.StatusAsync()).ShouldBe(200);
+
+        await stream.WriteAsync("abc"u8.ToArray());
+        await stream.EndAsync();
+
+        // Every zero-byte read returned 0 and left the data for the next read; the end reads as 0 too.
+        (await reads.Task.WaitAsync(Guard)).ShouldBe("[0]abc[0]");
+    }
+
+    [Fact]
+    public async Task ExtendedConnect_IsAnswered400()
+    {
+        var handler = TestHandler.Echo();
+        await using var harness = await ServerHarness.StartAsync(handler);
+        var client = await harness.ConnectAsync();
+
+        // RFC 8441 extended CONNECT (WebSockets over HTTP/2) is a different protocol, not a TCP tunnel.
+        var stream = await client.OpenAsync(
+            [(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "https"), (":path", "/"), (":authority", "10.0.0.5:8080")],
+            endStream: false);
+
+        (await stream.StatusAsync()).ShouldBe(400);
+        handler.Requests.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task ClientReset_FailsTheSessionsWrites()
+    {
+        var writeFailure = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var harness = await ServerHarness.StartAsync(TestHandler.Run(async (tunnel, ct) =>
+        {
+            // Writes until the client's RST_STREAM reaches the server.
+            var chunk = new byte[256 * 1024];
+            try
+            {
+                while (true)
+                {
+                    await tunnel.WriteAsync(chunk, ct);
+                }
+            }
+            catch (Exception e)
+            {
+                writeFailure.SetResult(e);
+            }
+        }));
+        var client = await harness.ConnectAsync();
+        var stream = await client.ConnectAsync("10.0.0.5:8080");
+        (await stream.StatusAsync()).ShouldBe(200);
+
+        await stream.ResetAsync();
+
+        var failure = await writeFailure.Task.WaitAsync(Guard);
+        (failure is IOException or OperationCanceledException).ShouldBeTrue(failure.ToString());
     }
 }

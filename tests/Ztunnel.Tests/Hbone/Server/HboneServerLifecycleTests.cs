@@ -91,10 +91,12 @@ public sealed class HboneServerLifecycleTests
 
         var stopping = harness.Server.StopAsync(TimeSpan.FromSeconds(60));
         await client.GoAway.WaitAsync(Guard);
-        await stream.WriteAsync("drained"u8.ToArray());
+        // A megabyte after the GOAWAY: the draining connection keeps working (socket reads, pooled buffers).
+        var payload = System.Security.Cryptography.RandomNumberGenerator.GetBytes(1024 * 1024);
+        await stream.WriteAsync(payload);
         await stream.EndAsync();
 
-        Encoding.ASCII.GetString(await stream.ReadToEndAsync().WaitAsync(Guard)).ShouldBe("drained");
+        (await stream.ReadToEndAsync().WaitAsync(Guard)).ShouldBe(payload);
         await stopping.WaitAsync(Guard);
         sessionCancelled.ShouldBeFalse();
     }
@@ -129,5 +131,42 @@ public sealed class HboneServerLifecycleTests
 
         Should.Throw<ObjectDisposedException>(() =>
             harness.Server.Listeners.Add(socket, new HboneListenerInfo("late", (IPEndPoint)socket.LocalEndPoint!, null)));
+    }
+
+    [Fact]
+    public async Task Stop_WithASessionIgnoringCancellation_StillCompletes()
+    {
+        var never = new TaskCompletionSource();
+        await using var harness = await ServerHarness.StartAsync(TestHandler.Run((_, _) => never.Task));
+        var client = await harness.ConnectAsync();
+        var stream = await client.ConnectAsync("10.0.0.5:8080");
+        (await stream.StatusAsync()).ShouldBe(200);
+
+        await harness.Server.StopAsync(TimeSpan.Zero).WaitAsync(Guard);
+
+        await client.Closed.WaitAsync(Guard);
+        never.SetResult();
+    }
+
+    [Fact]
+    public async Task Plaintext_ServesCleartextHttp2WithoutIdentity()
+    {
+        var handler = TestHandler.Echo();
+        await using var server = new HboneServer(handler, NullLoggerFactory.Instance, new HboneServerOptions { UseTls = false });
+        await server.StartAsync();
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        socket.Listen();
+        var info = new HboneListenerInfo("plain", (IPEndPoint)socket.LocalEndPoint!, null);
+        await using var listener = server.Listeners.Add(socket, info);
+        await using var client = await TestH2Client.ConnectAsync(info.LocalEndPoint, tls: null);
+
+        var stream = await client.ConnectAsync("10.0.0.5:8080");
+        (await stream.StatusAsync()).ShouldBe(200);
+        await stream.WriteAsync("plain"u8.ToArray());
+        await stream.EndAsync();
+
+        Encoding.ASCII.GetString(await stream.ReadToEndAsync().WaitAsync(Guard)).ShouldBe("plain");
+        handler.Requests.ShouldHaveSingleItem().PeerIdentity.ShouldBeNull();
     }
 }

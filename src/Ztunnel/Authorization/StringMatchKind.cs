@@ -1,0 +1,9 @@
+namespace Ztunnel.Authorization;
+
+internal enum StringMatchKind
+{
+    Exact,
+    Prefix,
+    Suffix,
+    Presence,
+}

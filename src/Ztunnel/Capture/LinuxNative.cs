@@ -1,0 +1,151 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Ztunnel.Capture;
+
+/// <summary>
+/// Every libc call Ztunnel makes, in one place. Constants keep their Linux header names so a reader can
+/// grep the kernel and man pages for them; errors carry errno and its text.
+/// </summary>
+internal static partial class LinuxNative
+{
+#pragma warning disable IDE1006 // Names as in the Linux headers (<sys/socket.h>, <linux/in.h>, <sched.h>), so grep finds them.
+    public const int SOL_IP = 0;
+    public const int SOL_SOCKET = 1;
+    public const int SOL_IPV6 = 41;
+
+    /// <summary>socket(7): the fwmark on every packet the socket sends; our rules skip 0x539.</summary>
+    public const int SO_MARK = 36;
+
+    /// <summary>ip(7): bind to a non-local address and accept TPROXY-diverted connections.</summary>
+    public const int IP_TRANSPARENT = 19;
+
+    /// <summary>ip(7): bind to an address that is not (yet) configured locally.</summary>
+    public const int IP_FREEBIND = 15;
+
+    /// <summary>linux/netfilter_ipv4.h: the destination before NAT (our REDIRECT to 15001).</summary>
+    public const int SO_ORIGINAL_DST = 80;
+
+    /// <summary>linux/netfilter_ipv6/ip6_tables.h: the IPv6 twin of SO_ORIGINAL_DST, on SOL_IPV6.</summary>
+    public const int IP6T_SO_ORIGINAL_DST = 80;
+
+    public const int IPV6_TRANSPARENT = 75;
+    public const int IPV6_FREEBIND = 78;
+
+    /// <summary>sched.h: setns() namespace type for network namespaces.</summary>
+    public const int CLONE_NEWNET = 0x40000000;
+
+    private const int O_RDONLY = 0;
+    private const int O_CLOEXEC = 0x80000;
+#pragma warning restore IDE1006
+
+    /// <summary>Opens a namespace file (<c>/proc/PID/ns/net</c>, <c>/var/run/netns/NAME</c>) for <see cref="SetNetns"/>.</summary>
+    public static SafeFileHandle OpenNamespace(string path)
+    {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw new CaptureException($"cannot open network namespace '{path}': {Describe(errno)}", errno);
+        }
+        return new SafeFileHandle(fd, ownsHandle: true);
+    }
+
+    /// <summary>Moves the calling thread (only this thread) into the network namespace behind <paramref name="ns"/>.</summary>
+    public static void SetNetns(SafeFileHandle ns, string pathForErrors)
+    {
+        if (TrySetNetns(ns, out int errno))
+        {
+            return;
+        }
+        throw new CaptureException($"setns('{pathForErrors}', CLONE_NEWNET) failed: {Describe(errno)}", errno);
+    }
+
+    /// <summary>As <see cref="SetNetns"/>, without throwing (for the way back, where failure is fatal).</summary>
+    public static bool TrySetNetns(SafeFileHandle ns, out int errno)
+    {
+        bool added = false;
+        try
+        {
+            ns.DangerousAddRef(ref added);
+            if (setns((int)ns.DangerousGetHandle(), CLONE_NEWNET) == 0)
+            {
+                errno = 0;
+                return true;
+            }
+            errno = Marshal.GetLastPInvokeError();
+            return false;
+        }
+        finally
+        {
+            if (added)
+            {
+                ns.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>setsockopt(2) with an int value.</summary>
+    public static unsafe void SetSocketOption(SafeHandle socket, int level, int name, int value, string what)
+    {
+        bool added = false;
+        try
+        {
+            socket.DangerousAddRef(ref added);
+            if (setsockopt((int)socket.DangerousGetHandle(), level, name, &value, sizeof(int)) != 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                throw new CaptureException($"setsockopt({what}) failed: {Describe(errno)}", errno);
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                socket.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>getsockopt(2) into <paramref name="value"/>; returns the length the kernel wrote.</summary>
+    public static unsafe int GetSocketOption(SafeHandle socket, int level, int name, Span<byte> value, string what)
+    {
+        bool added = false;
+        try
+        {
+            socket.DangerousAddRef(ref added);
+            uint length = (uint)value.Length;
+            fixed (byte* p = value)
+            {
+                if (getsockopt((int)socket.DangerousGetHandle(), level, name, p, &length) != 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    throw new CaptureException($"getsockopt({what}) failed: {Describe(errno)}", errno);
+                }
+            }
+            return (int)length;
+        }
+        finally
+        {
+            if (added)
+            {
+                socket.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>"No such file or directory (errno 2)".</summary>
+    public static string Describe(int errno) => $"{Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int open(string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int setns(int fd, int nstype);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial int setsockopt(int fd, int level, int name, void* value, uint length);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial int getsockopt(int fd, int level, int name, void* value, uint* length);
+}

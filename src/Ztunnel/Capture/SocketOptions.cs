@@ -1,0 +1,78 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Ztunnel.Capture;
+
+/// <summary>The Linux socket options capture depends on: marks, transparent sockets, original destination.</summary>
+internal static class SocketOptions
+{
+    private const int SockaddrInLength = 16;
+    private const int SockaddrIn6Length = 28;
+
+    /// <summary>Sets SO_MARK; every daemon socket in a pod netns carries <see cref="InpodConfig.DaemonMark"/>.</summary>
+    public static void SetMark(Socket socket, uint mark) =>
+        LinuxNative.SetSocketOption(socket.SafeHandle, LinuxNative.SOL_SOCKET, LinuxNative.SO_MARK, unchecked((int)mark), $"SO_MARK=0x{mark:x}");
+
+    /// <summary>Reads SO_MARK back (tests, diagnostics).</summary>
+    public static uint GetMark(Socket socket)
+    {
+        Span<byte> value = stackalloc byte[sizeof(int)];
+        LinuxNative.GetSocketOption(socket.SafeHandle, LinuxNative.SOL_SOCKET, LinuxNative.SO_MARK, value, "SO_MARK");
+        return BitConverter.ToUInt32(value);
+    }
+
+    /// <summary>
+    /// IP_FREEBIND (IPV6_FREEBIND): the socket may bind to an address the interface does not (yet) have in
+    /// a usable state, such as an IPv6 address still tentative during duplicate address detection.
+    /// </summary>
+    public static void SetFreebind(Socket socket)
+    {
+        if (socket.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            LinuxNative.SetSocketOption(socket.SafeHandle, LinuxNative.SOL_IPV6, LinuxNative.IPV6_FREEBIND, 1, "IPV6_FREEBIND");
+            return;
+        }
+        LinuxNative.SetSocketOption(socket.SafeHandle, LinuxNative.SOL_IP, LinuxNative.IP_FREEBIND, 1, "IP_FREEBIND");
+    }
+
+    /// <summary>
+    /// IP_TRANSPARENT + IP_FREEBIND (or the IPv6 twins): a listener accepts TPROXY-diverted connections, and
+    /// a connecting socket may bind to a foreign source address (the original client's IP).
+    /// </summary>
+    public static void SetTransparent(Socket socket)
+    {
+        if (socket.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            LinuxNative.SetSocketOption(socket.SafeHandle, LinuxNative.SOL_IPV6, LinuxNative.IPV6_TRANSPARENT, 1, "IPV6_TRANSPARENT");
+            LinuxNative.SetSocketOption(socket.SafeHandle, LinuxNative.SOL_IPV6, LinuxNative.IPV6_FREEBIND, 1, "IPV6_FREEBIND");
+            return;
+        }
+        LinuxNative.SetSocketOption(socket.SafeHandle, LinuxNative.SOL_IP, LinuxNative.IP_TRANSPARENT, 1, "IP_TRANSPARENT");
+        LinuxNative.SetSocketOption(socket.SafeHandle, LinuxNative.SOL_IP, LinuxNative.IP_FREEBIND, 1, "IP_FREEBIND");
+    }
+
+    /// <summary>
+    /// The destination the app connected to before our nat OUTPUT REDIRECT sent it to 15001
+    /// (SO_ORIGINAL_DST; IP6T_SO_ORIGINAL_DST for IPv6 connections). Fails with a
+    /// <see cref="CaptureException"/> (errno ENOENT) when the connection was not NATed.
+    /// </summary>
+    public static IPEndPoint GetOriginalDestination(Socket socket)
+    {
+        var local = socket.LocalEndPoint as IPEndPoint
+            ?? throw new CaptureException("SO_ORIGINAL_DST: the socket has no local IP endpoint (not bound or not IP)");
+        bool ipv4 = local.AddressFamily == AddressFamily.InterNetwork || local.Address.IsIPv4MappedToIPv6;
+        if (ipv4)
+        {
+            // struct sockaddr_in: family (host order), port (network order), 4 address bytes, padding.
+            Span<byte> sin = stackalloc byte[SockaddrInLength];
+            LinuxNative.GetSocketOption(socket.SafeHandle, LinuxNative.SOL_IP, LinuxNative.SO_ORIGINAL_DST, sin, "SO_ORIGINAL_DST");
+            return new IPEndPoint(new IPAddress(sin.Slice(4, 4)), BinaryPrimitives.ReadUInt16BigEndian(sin[2..]));
+        }
+        // struct sockaddr_in6: family, port (network order), flowinfo, 16 address bytes, scope id.
+        Span<byte> sin6 = stackalloc byte[SockaddrIn6Length];
+        LinuxNative.GetSocketOption(socket.SafeHandle, LinuxNative.SOL_IPV6, LinuxNative.IP6T_SO_ORIGINAL_DST, sin6, "IP6T_SO_ORIGINAL_DST");
+        uint scope = BitConverter.ToUInt32(sin6.Slice(24, 4));
+        return new IPEndPoint(new IPAddress(sin6.Slice(8, 16), scope), BinaryPrimitives.ReadUInt16BigEndian(sin6[2..]));
+    }
+}

@@ -1,0 +1,82 @@
+using System.Net;
+using System.Net.Sockets;
+using Ztunnel.Capture;
+
+namespace Ztunnel.Proxy;
+
+/// <summary>Outgoing connections made from inside a pod's network namespace, marked so they are never captured.</summary>
+internal static class PodSockets
+{
+    /// <summary>
+    /// Connects from <paramref name="pod"/>'s netns to <paramref name="target"/>. With
+    /// <paramref name="sourceAddress"/>, the connection carries that source IP (IP_TRANSPARENT), so the
+    /// app sees the real client. Throws <see cref="SocketException"/> or <see cref="TimeoutException"/>.
+    /// </summary>
+    public static async Task<Socket> ConnectAsync(ProxyContext context, EnrolledPod pod, IPEndPoint target, IPAddress? sourceAddress, CancellationToken cancellationToken)
+    {
+        IPEndPoint? transparentSource = sourceAddress is null ? null : new IPEndPoint(sourceAddress, 0);
+        Socket socket = await context.Netns.CreateConnectingSocketAsync(pod.Netns, target.AddressFamily, InpodConfig.DaemonMark, transparentSource);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(context.ConnectTimeout);
+        try
+        {
+            await socket.ConnectAsync(target, timeout.Token);
+            socket.NoDelay = true;
+            return socket;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            socket.Dispose();
+            throw new TimeoutException($"connect to {target} timed out after {context.ConnectTimeout.TotalSeconds:0}s");
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// An endpoint of an accepted socket as the rest of the daemon speaks of it: an IPv4 peer of a
+    /// dual-stack <c>[::]</c> listener (<c>::ffff:a.b.c.d</c>) becomes plain IPv4 again.
+    /// </summary>
+    public static IPEndPoint Unmapped(EndPoint? endPoint)
+    {
+        var ip = (IPEndPoint)endPoint!;
+        return ip.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(ip.Address.MapToIPv4(), ip.Port) : ip;
+    }
+
+    /// <summary>Accepts connections until the listener is closed; each is handled on its own task.</summary>
+    public static async Task AcceptLoopAsync(Socket listener, Func<Socket, Task> handle, Action<Exception> onError, CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            Socket accepted;
+            try
+            {
+                accepted = await listener.AcceptAsync(stopping);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException
+                                           || (ex is SocketException se && se.SocketErrorCode == SocketError.OperationAborted))
+            {
+                return;
+            }
+            catch (SocketException ex)
+            {
+                // Out of file descriptors or similar: say so and keep serving the connections we have.
+                onError(ex);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), stopping);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                continue;
+            }
+            accepted.NoDelay = true;
+            _ = handle(accepted);
+        }
+    }
+}

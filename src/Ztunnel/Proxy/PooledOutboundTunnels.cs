@@ -1,0 +1,80 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Ztunnel.Capture;
+using Ztunnel.Hbone;
+using Ztunnel.Tls;
+
+namespace Ztunnel.Proxy;
+
+/// <summary>
+/// HBONE tunnels for local pods over pooled HTTP/2 connections. Each pod has its own pool: its
+/// connections are dialled from inside its netns (so the peer sees the pod's own IP) with its own
+/// certificate, which a pool shared between pods could not guarantee for two pods of one identity.
+/// </summary>
+internal sealed class PooledOutboundTunnels : IOutboundTunnels, IAsyncDisposable
+{
+    private readonly ProxyContext _context;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, Lazy<HboneConnectionPool>> _pools = new(StringComparer.Ordinal);
+
+    public PooledOutboundTunnels(ProxyContext context)
+    {
+        _context = context;
+        _logger = context.LoggerFactory.CreateLogger<HboneConnectionPool>();
+    }
+
+    public Task<TunnelStream> OpenAsync(EnrolledPod source, SpiffeId destinationIdentity, IPEndPoint target, IPEndPoint client, CancellationToken cancellationToken)
+    {
+        HboneConnectionPool pool = _pools.GetOrAdd(source.Uid, _ => new Lazy<HboneConnectionPool>(() => CreatePool(source))).Value;
+        var key = new HbonePoolKey(source.Identity, destinationIdentity, new IPEndPoint(target.Address, HboneDefaults.Port));
+        KeyValuePair<string, string>[] headers = [new("forwarded", $"for=\"{Format(client)}\"")];
+        return pool.ConnectAsync(key, Format(target), headers, cancellationToken);
+    }
+
+    public async ValueTask ReleaseAsync(EnrolledPod source)
+    {
+        if (_pools.TryRemove(source.Uid, out var pool) && pool.IsValueCreated)
+        {
+            await pool.Value.DisposeAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var uid in _pools.Keys)
+        {
+            if (_pools.TryRemove(uid, out var pool) && pool.IsValueCreated)
+            {
+                await pool.Value.DisposeAsync();
+            }
+        }
+    }
+
+    private HboneConnectionPool CreatePool(EnrolledPod pod) =>
+        new((key, cancellationToken) => DialAsync(pod, key, cancellationToken), _context.Time, _logger);
+
+    /// <summary>TCP from the pod's netns (marked, never captured) to the peer's 15008, then mTLS as the pod.</summary>
+    private async Task<Stream> DialAsync(EnrolledPod pod, HbonePoolKey key, CancellationToken cancellationToken)
+    {
+        Socket socket = await PodSockets.ConnectAsync(_context, pod, key.Address, sourceAddress: null, cancellationToken);
+        var tls = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
+        try
+        {
+            WorkloadCertificate certificate = await _context.Certificates.GetAsync(key.Source, cancellationToken);
+            await tls.AuthenticateAsClientAsync(HboneTls.ClientOptions(certificate, _context.Certificates.TrustBundle, key.Destination), cancellationToken);
+            return tls;
+        }
+        catch
+        {
+            await tls.DisposeAsync();
+            throw;
+        }
+    }
+
+    // RFC 3986 / RFC 7239: an IPv6 address in an authority or a forwarded node is bracketed.
+    private static string Format(IPEndPoint endPoint) =>
+        endPoint.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{endPoint.Address}]:{endPoint.Port}" : $"{endPoint.Address}:{endPoint.Port}";
+}

@@ -1,0 +1,88 @@
+using System.Buffers;
+using Ztunnel.Hbone;
+
+namespace Ztunnel.Proxy;
+
+/// <summary>
+/// Copies bytes both ways between the two ends of a proxied connection until both directions ended.
+/// A FIN (read returns 0) on one side becomes a half-close on the other; an error on either side
+/// resets both, so nothing is left half-open.
+/// </summary>
+internal static class Relay
+{
+    /// <summary>First copy buffer; small, because most connections move little (per-connection memory).</summary>
+    internal const int InitialBufferSize = 16 * 1024;
+
+    /// <summary>Buffers double while reads fill them, up to this, for bulk transfers (fewer syscalls per byte).</summary>
+    internal const int MaxBufferSize = 256 * 1024;
+
+    /// <summary>
+    /// Relays between <paramref name="client"/> (the side that opened the connection) and <paramref name="server"/>.
+    /// Completes when both directions are done; throws only for cancellation (after resetting both ends).
+    /// The caller owns both ends and must dispose them afterwards: a socket left to the finalizer is closed
+    /// abortively (RST), which would cut data still queued for the peer.
+    /// </summary>
+    public static async Task RunAsync(TunnelStream client, TunnelStream server, RelayCounters counters, CancellationToken cancellationToken)
+    {
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task up = CopyAsync(client, server, counters, toServer: true, failed);
+        Task down = CopyAsync(server, client, counters, toServer: false, failed);
+        try
+        {
+            await Task.WhenAll(up, down);
+        }
+        catch
+        {
+            // One direction failed (reset, broken pipe, cancel): the connection is over both ways.
+            client.Reset();
+            server.Reset();
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    private static async Task CopyAsync(TunnelStream from, TunnelStream to, RelayCounters counters, bool toServer, CancellationTokenSource failed)
+    {
+        CancellationToken token = failed.Token;
+        int size = InitialBufferSize;
+        try
+        {
+            while (true)
+            {
+                // Wait for data without holding a buffer: an idle connection costs no copy buffer at all.
+                _ = await from.ReadAsync(Memory<byte>.Empty, token);
+                byte[] buffer = ArrayPool<byte>.Shared.Rent(size);
+                try
+                {
+                    int read = await from.ReadAsync(buffer.AsMemory(0, size), token);
+                    if (read == 0)
+                    {
+                        await to.CompleteWritesAsync(token);
+                        return;
+                    }
+                    await to.WriteAsync(buffer.AsMemory(0, read), token);
+                    if (toServer)
+                    {
+                        counters.AddClientToServer(read);
+                    }
+                    else
+                    {
+                        counters.AddServerToClient(read);
+                    }
+                    if (read == size && size < MaxBufferSize)
+                    {
+                        size *= 2;
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+        }
+        catch
+        {
+            await failed.CancelAsync();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using System.Net.Sockets;
+using Ztunnel.Hbone;
+
+namespace Ztunnel.Proxy;
+
+/// <summary>
+/// A plain TCP socket (the app side of a proxied connection) as a <see cref="TunnelStream"/>, so the relay
+/// treats both ends alike: half-close is shutdown(SHUT_WR), reset is an RST (linger 0).
+/// </summary>
+internal sealed class SocketTunnelStream : TunnelStream
+{
+    private readonly Socket _socket;
+
+    public SocketTunnelStream(Socket socket)
+    {
+        _socket = socket;
+    }
+
+    public Socket Socket => _socket;
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        // Socket.SendAsync may send less than asked for on a non-blocking socket; loop until all is out.
+        while (!buffer.IsEmpty)
+        {
+            int sent = await _socket.SendAsync(buffer, SocketFlags.None, cancellationToken);
+            buffer = buffer[sent..];
+        }
+    }
+
+    public override ValueTask CompleteWritesAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.NotConnected or SocketError.ConnectionReset)
+        {
+            // The peer is gone already; nothing left to half-close.
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    public override void Reset()
+    {
+        try
+        {
+            // SO_LINGER with timeout 0 makes close() send RST instead of FIN.
+            _socket.LingerState = new LingerOption(true, 0);
+        }
+        catch (SocketException)
+        {
+            // Already closed.
+        }
+        catch (ObjectDisposedException)
+        {
+            return;
+        }
+        _socket.Dispose();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => _socket.Receive(buffer, offset, count, SocketFlags.None);
+
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        int sent = 0;
+        while (sent < count)
+        {
+            sent += _socket.Send(buffer, offset + sent, count - sent, SocketFlags.None);
+        }
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Flush() { }
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _socket.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,150 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Ztunnel.Proxy;
+
+namespace Ztunnel.Tests.Proxy;
+
+/// <summary>
+/// The relay between two real TCP connections: app-client &lt;-&gt; [relay] &lt;-&gt; app-server, over loopback.
+/// </summary>
+public sealed class RelayTests : IAsyncLifetime
+{
+    private Socket _client = null!;      // the application's client end
+    private Socket _server = null!;      // the application's server end
+    private Task _relay = null!;
+    private SocketTunnelStream _relayDown = null!;  // the relay's ends: owned (and disposed) by whoever runs the relay
+    private SocketTunnelStream _relayUp = null!;
+    private readonly RelayCounters _counters = new();
+    private readonly CancellationTokenSource _cancel = new();
+
+    public async Task InitializeAsync()
+    {
+        var (client, relayDown) = await ConnectedPairAsync();
+        var (relayUp, server) = await ConnectedPairAsync();
+        _client = client;
+        _server = server;
+        _relayDown = new SocketTunnelStream(relayDown);
+        _relayUp = new SocketTunnelStream(relayUp);
+        _relay = Relay.RunAsync(_relayDown, _relayUp, _counters, _cancel.Token);
+    }
+
+    public Task DisposeAsync()
+    {
+        _cancel.Cancel();
+        _client.Dispose();
+        _server.Dispose();
+        _relayDown.Dispose();
+        _relayUp.Dispose();
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task BulkData_ArrivesIntactBothWays_AndIsCounted()
+    {
+        byte[] up = RandomNumberGenerator.GetBytes(8 * 1024 * 1024 + 13);
+        byte[] down = RandomNumberGenerator.GetBytes(3 * 1024 * 1024 + 7);
+
+        Task sendUp = SendAndFinishAsync(_client, up);
+        Task sendDown = SendAndFinishAsync(_server, down);
+        byte[] atServer = await ReadToEndAsync(_server);
+        byte[] atClient = await ReadToEndAsync(_client);
+        await Task.WhenAll(sendUp, sendDown, _relay).WaitAsync(TimeSpan.FromSeconds(60));
+
+        SHA256.HashData(atServer).ShouldBe(SHA256.HashData(up));
+        SHA256.HashData(atClient).ShouldBe(SHA256.HashData(down));
+        _counters.ClientToServer.ShouldBe(up.Length);
+        _counters.ServerToClient.ShouldBe(down.Length);
+    }
+
+    [Fact]
+    public async Task ClientHalfClose_ReachesServer_WhileServerCanStillAnswer()
+    {
+        await _client.SendAsync("request"u8.ToArray());
+        _client.Shutdown(SocketShutdown.Send);
+
+        byte[] request = await ReadToEndAsync(_server);           // returns only once the FIN came through
+        request.ShouldBe("request"u8.ToArray());
+        await _server.SendAsync("late answer"u8.ToArray());
+        _server.Shutdown(SocketShutdown.Send);
+
+        (await ReadToEndAsync(_client)).ShouldBe("late answer"u8.ToArray());
+        await _relay.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task ServerReset_ResetsClient()
+    {
+        await _client.SendAsync("x"u8.ToArray());
+        var one = new byte[1];
+        (await _server.ReceiveAsync(one)).ShouldBe(1);
+
+        _server.LingerState = new LingerOption(true, 0);
+        _server.Close();                                            // RST
+
+        await _relay.WaitAsync(TimeSpan.FromSeconds(30));
+        var ex = await Should.ThrowAsync<SocketException>(async () =>
+        {
+            // The reset reaches the client either as a reset read or as a reset on the next write.
+            while (await _client.ReceiveAsync(new byte[16]) > 0) { }
+            await _client.SendAsync(new byte[1]);
+            await _client.SendAsync(new byte[1]);
+        });
+        ex.SocketErrorCode.ShouldBe(SocketError.ConnectionReset);
+    }
+
+    [Fact]
+    public async Task Cancel_CutsBothEnds()
+    {
+        await _cancel.CancelAsync();
+
+        await Should.ThrowAsync<OperationCanceledException>(() => _relay.WaitAsync(TimeSpan.FromSeconds(30)));
+        (await ReadUntilClosedAsync(_client)).ShouldBeTrue();
+        (await ReadUntilClosedAsync(_server)).ShouldBeTrue();
+    }
+
+    private static async Task<bool> ReadUntilClosedAsync(Socket socket)
+    {
+        try
+        {
+            while (await socket.ReceiveAsync(new byte[64]).WaitAsync(TimeSpan.FromSeconds(30)) > 0) { }
+            return true;
+        }
+        catch (SocketException)
+        {
+            return true;
+        }
+    }
+
+    private static async Task SendAndFinishAsync(Socket socket, byte[] data)
+    {
+        for (int offset = 0; offset < data.Length; offset += 64 * 1024)
+        {
+            await socket.SendAsync(data.AsMemory(offset, Math.Min(64 * 1024, data.Length - offset)));
+        }
+        socket.Shutdown(SocketShutdown.Send);
+    }
+
+    private static async Task<byte[]> ReadToEndAsync(Socket socket)
+    {
+        using var all = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        int read;
+        while ((read = await socket.ReceiveAsync(buffer.AsMemory()).AsTask().WaitAsync(TimeSpan.FromSeconds(60))) > 0)
+        {
+            all.Write(buffer, 0, read);
+        }
+        return all.ToArray();
+    }
+
+    internal static async Task<(Socket Connecting, Socket Accepted)> ConnectedPairAsync()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        var connecting = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var accept = listener.AcceptAsync();
+        await connecting.ConnectAsync(listener.LocalEndPoint!);
+        return (connecting, await accept);
+    }
+}
