@@ -109,7 +109,6 @@ public sealed partial class Http2ClientConnection
     private async Task WriteLoopAsync()
     {
         PipeReader reader = _outputPipe.Reader;
-        byte[] staging = ArrayPool<byte>.Shared.Rent(StagingSize);
         try
         {
             while (true)
@@ -129,6 +128,8 @@ public sealed partial class Http2ClientConnection
                 }
                 else
                 {
+                    // Rented per batch, not per connection: an idle connection holds no staging buffer.
+                    byte[] staging = ArrayPool<byte>.Shared.Rent(StagingSize);
                     int staged = 0;
                     foreach (ReadOnlyMemory<byte> segment in buffer)
                     {
@@ -156,6 +157,7 @@ public sealed partial class Http2ClientConnection
                     {
                         await _transport.WriteAsync(staging.AsMemory(0, staged)).ConfigureAwait(false);
                     }
+                    ArrayPool<byte>.Shared.Return(staging);
                 }
                 if (written > 0)
                 {
@@ -175,7 +177,6 @@ public sealed partial class Http2ClientConnection
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(staging);
             await reader.CompleteAsync().ConfigureAwait(false);
         }
     }
