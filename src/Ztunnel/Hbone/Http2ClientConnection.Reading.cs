@@ -11,6 +11,9 @@ public sealed partial class Http2ClientConnection
 {
     private bool _peerSettingsSeen;
 
+    /// <summary>Streams with delivered but unpublished DATA (read loop only).</summary>
+    private readonly List<Http2ClientStream> _publishPending = [];
+
     /// <summary>Set by every received frame, cleared by the keepalive tick: received traffic proves the peer alive.</summary>
     private volatile bool _receivedSinceTick;
 
@@ -30,6 +33,7 @@ public sealed partial class Http2ClientConnection
                     {
                         ProcessFrame(header, payload);
                     }
+                    PublishReceived();
                 }
                 finally
                 {
@@ -183,11 +187,33 @@ public sealed partial class Http2ClientConnection
                 ReturnConnectionCreditLocked(padding);
             }
             stream.DeliverLocked(data);
+            if (!stream.PublishPending && !data.IsEmpty)
+            {
+                stream.PublishPending = true;
+                _publishPending.Add(stream);
+            }
             if (header.HasFlag(Http2Flags.EndStream))
             {
                 OnRemoteEndLocked(stream);
             }
             FlushOutputLocked();
+        }
+    }
+
+    /// <summary>Wakes the readers of every stream that got DATA in the batch of frames just processed.</summary>
+    private void PublishReceived()
+    {
+        if (_publishPending.Count == 0)
+        {
+            return;
+        }
+        lock (_sync)
+        {
+            foreach (var stream in _publishPending)
+            {
+                stream.PublishReceivedLocked();
+            }
+            _publishPending.Clear();
         }
     }
 

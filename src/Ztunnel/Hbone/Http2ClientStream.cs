@@ -71,6 +71,10 @@ internal sealed class Http2ClientStream : TunnelStream
         _writerWaiter = null;
     }
 
+    /// <summary>True while data delivered to the pipe awaits <see cref="PublishReceivedLocked"/>.</summary>
+    internal bool PublishPending { get; set; }
+
+    /// <summary>Copies received DATA into the pipe; the reader sees it at the next <see cref="PublishReceivedLocked"/>.</summary>
     internal void DeliverLocked(in ReadOnlySequence<byte> data)
     {
         if (data.IsEmpty || _receiveCompleted)
@@ -82,6 +86,19 @@ internal sealed class Http2ClientStream : TunnelStream
             _receive.Writer.Write(segment.Span);
         }
         ReceiveBuffered += (int)data.Length;
+    }
+
+    /// <summary>
+    /// Makes delivered data visible to the reader (and wakes it). The read loop calls this once per batch
+    /// of frames rather than per frame, so a burst of frames costs the reader one wake-up.
+    /// </summary>
+    internal void PublishReceivedLocked()
+    {
+        PublishPending = false;
+        if (_receiveCompleted)
+        {
+            return;
+        }
         // Never waits: the pipe has no pause threshold.
         ValueTask<FlushResult> flush = _receive.Writer.FlushAsync();
         if (flush.IsCompleted)
