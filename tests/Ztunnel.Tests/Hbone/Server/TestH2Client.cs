@@ -26,6 +26,7 @@ internal sealed class TestH2Client : IAsyncDisposable
     private int _peerInitialWindow = 65535;
     private int _peerMaxFrame = 16384;
     private Task _readLoop = Task.CompletedTask;
+    private bool _writeClosed; // read loop only
 
     private TestH2Client(Stream transport) => _transport = transport;
 
@@ -178,6 +179,28 @@ internal sealed class TestH2Client : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A frame the read loop sends in answer to one it read (WINDOW_UPDATE, SETTINGS and PING ACK). After
+    /// its GOAWAY the server closes the connection once its last stream ended (RFC 9113 §6.8), so the
+    /// answer to the last DATA frames can meet a closed socket; the frames already received must still
+    /// reach the test, so the read loop goes on.
+    /// </summary>
+    private async Task ReplyAsync(byte type, byte flags, int streamId, ReadOnlyMemory<byte> payload)
+    {
+        if (_writeClosed)
+        {
+            return;
+        }
+        try
+        {
+            await WriteFrameAsync(type, flags, streamId, payload);
+        }
+        catch (IOException)
+        {
+            _writeClosed = true;
+        }
+    }
+
     private async Task WriteFrameUnlockedAsync(byte type, byte flags, int streamId, ReadOnlyMemory<byte> payload)
     {
         var header = new byte[9];
@@ -244,10 +267,10 @@ internal sealed class TestH2Client : IAsyncDisposable
                 if (payload.Length > 0)
                 {
                     // Give the credit straight back: the test buffers everything it receives.
-                    await WriteFrameAsync(0x8, 0, 0, WindowIncrement(payload.Length));
+                    await ReplyAsync(0x8, 0, 0, WindowIncrement(payload.Length));
                     if (!endStream)
                     {
-                        await WriteFrameAsync(0x8, 0, streamId, WindowIncrement(payload.Length));
+                        await ReplyAsync(0x8, 0, streamId, WindowIncrement(payload.Length));
                     }
                 }
                 stream?.OnData(Unpad(flags, payload), endStream);
@@ -271,13 +294,13 @@ internal sealed class TestH2Client : IAsyncDisposable
                 if ((flags & 0x1) == 0)
                 {
                     OnSettings(payload);
-                    await WriteFrameAsync(0x4, 0x1, 0, ReadOnlyMemory<byte>.Empty);
+                    await ReplyAsync(0x4, 0x1, 0, ReadOnlyMemory<byte>.Empty);
                 }
                 break;
             case 0x6: // PING
                 if ((flags & 0x1) == 0)
                 {
-                    await WriteFrameAsync(0x6, 0x1, 0, payload);
+                    await ReplyAsync(0x6, 0x1, 0, payload);
                 }
                 break;
             case 0x7: // GOAWAY
