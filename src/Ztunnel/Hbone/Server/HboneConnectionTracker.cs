@@ -18,10 +18,13 @@ namespace Ztunnel.Hbone.Server;
 /// </remarks>
 internal sealed class HboneConnectionTracker
 {
+    private readonly TimeProvider _timeProvider;
     private readonly Lock _lock = new();
     private readonly HashSet<ConnectionContext> _live = [];
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _draining;
+
+    public HboneConnectionTracker(TimeProvider timeProvider) => _timeProvider = timeProvider;
 
     /// <summary>Connections currently open (TLS handshake included).</summary>
     public int Count
@@ -35,7 +38,10 @@ internal sealed class HboneConnectionTracker
         }
     }
 
-    /// <summary>Connection middleware: the first in the pipeline, so the whole connection runs inside it.</summary>
+    /// <summary>
+    /// Connection middleware: the first in the pipeline, so the whole connection runs inside it, and the
+    /// socket closes with a lingering close (<see cref="LingeringTransport"/>).
+    /// </summary>
     public async Task RunAsync(ConnectionContext connection, ConnectionDelegate next)
     {
         bool draining;
@@ -49,12 +55,15 @@ internal sealed class HboneConnectionTracker
             // Kestrel took it from the listener just before the stop closed it: GOAWAY right after the preface.
             RequestClose(connection);
         }
+        var transport = new LingeringTransport(connection.Transport);
+        connection.Transport = transport;
         try
         {
             await next(connection);
         }
         finally
         {
+            await transport.CloseAsync(_timeProvider);
             lock (_lock)
             {
                 _live.Remove(connection);

@@ -20,7 +20,7 @@ public sealed partial class HboneServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ILogger _logger;
-    private readonly HboneConnectionTracker _connections = new();
+    private readonly HboneConnectionTracker _connections;
     private int _state; // 0 new, 1 started, 2 stopped
 
     /// <param name="handler">Decides each CONNECT and relays accepted ones.</param>
@@ -33,6 +33,7 @@ public sealed partial class HboneServer : IAsyncDisposable
         options ??= new HboneServerOptions();
         _logger = loggerFactory.CreateLogger<HboneServer>();
         Listeners = new HboneListenerSet(loggerFactory, options.TimeProvider);
+        _connections = new HboneConnectionTracker(options.TimeProvider);
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         // Registered after the host's defaults, so these win.

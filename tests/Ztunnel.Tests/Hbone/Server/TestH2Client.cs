@@ -27,6 +27,7 @@ internal sealed class TestH2Client : IAsyncDisposable
     private int _peerMaxFrame = 16384;
     private Task _readLoop = Task.CompletedTask;
     private bool _writeClosed; // read loop only
+    private int _lastGoAwayStreamId = -1; // read loop only; the latest GOAWAY's
 
     private TestH2Client(Stream transport) => _transport = transport;
 
@@ -232,6 +233,13 @@ internal sealed class TestH2Client : IAsyncDisposable
                 var payload = new byte[length];
                 await _transport.ReadExactlyAsync(payload);
                 await OnFrameAsync(type, flags, streamId, payload);
+                if (DoneAfterGoAway())
+                {
+                    // Like real clients: the server's final GOAWAY came and every stream ended, so nothing
+                    // more can happen on this connection; close it (the server lingers until we do).
+                    await _transport.DisposeAsync();
+                    return;
+                }
             }
         }
         catch (Exception e) when (e is EndOfStreamException or IOException or ObjectDisposedException)
@@ -251,6 +259,26 @@ internal sealed class TestH2Client : IAsyncDisposable
             _goAway.TrySetResult((-1, -1));
             SignalWindow();
         }
+    }
+
+    private bool DoneAfterGoAway()
+    {
+        // A graceful shutdown's first GOAWAY carries 2^31-1 (RFC 9113 §6.8); only the final one names the last stream.
+        if (_lastGoAwayStreamId is -1 or int.MaxValue)
+        {
+            return false;
+        }
+        lock (_lock)
+        {
+            foreach (var stream in _streams.Values)
+            {
+                if (!stream.EndStreamReceived && !stream.Reset.IsCompleted)
+                {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     private async Task OnFrameAsync(byte type, byte flags, int streamId, byte[] payload)
@@ -304,7 +332,8 @@ internal sealed class TestH2Client : IAsyncDisposable
                 }
                 break;
             case 0x7: // GOAWAY
-                _goAway.TrySetResult((BinaryPrimitives.ReadInt32BigEndian(payload) & 0x7FFFFFFF, BinaryPrimitives.ReadInt32BigEndian(payload.AsSpan(4))));
+                _lastGoAwayStreamId = BinaryPrimitives.ReadInt32BigEndian(payload) & 0x7FFFFFFF;
+                _goAway.TrySetResult((_lastGoAwayStreamId, BinaryPrimitives.ReadInt32BigEndian(payload.AsSpan(4))));
                 break;
             case 0x8: // WINDOW_UPDATE
                 int increment = BinaryPrimitives.ReadInt32BigEndian(payload) & 0x7FFFFFFF;
