@@ -63,8 +63,9 @@ public sealed partial class HboneServer : IAsyncDisposable
     /// <summary>
     /// Stops accepting (closes every listening socket), sends GOAWAY on every connection and waits up to
     /// <paramref name="drainTimeout"/> for open tunnels to finish; then aborts what is left (sessions see
-    /// their cancellation token fire). Returns as soon as the last connection closed (at most about a
-    /// second after its last tunnel ended), not at the deadline.
+    /// their cancellation token fire). Returns once the last connection closed, not at the deadline: a
+    /// connection closes within a heartbeat (1 s) after its last tunnel ended, plus a lingering close of
+    /// at most <see cref="LingeringTransport.MaxLinger"/> when its client does not close first.
     /// </summary>
     public async Task StopAsync(TimeSpan drainTimeout, CancellationToken cancellationToken = default)
     {
