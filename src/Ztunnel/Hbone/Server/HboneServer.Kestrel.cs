@@ -42,6 +42,8 @@ public sealed partial class HboneServer
         kestrel.Listen(HboneEndPoint.Instance, listen =>
         {
             listen.Protocols = HttpProtocols.Http2;
+            // First, so it sees every connection from accept to close (TLS handshake included).
+            listen.Use(next => connection => _connections.RunAsync(connection, next));
             if (!options.UseTls)
             {
                 return;

@@ -13,6 +13,9 @@ public sealed partial class HboneServer
         [LoggerMessage(EventId = 1121, Level = LogLevel.Information, Message = "HBONE server stopped")]
         public static partial void Stopped(ILogger logger);
 
+        [LoggerMessage(EventId = 1123, Level = LogLevel.Warning, Message = "HBONE drain deadline passed with {Open} connections still open; aborting their tunnels")]
+        public static partial void DrainDeadline(ILogger logger, int open);
+
         [LoggerMessage(EventId = 1122, Level = LogLevel.Error, Message = "HBONE listener {Listener}: TLS connection from {Remote} has no SPIFFE client identity; closing it")]
         public static partial void NoPeerIdentity(ILogger logger, string listener, EndPoint? remote);
     }

@@ -20,6 +20,7 @@ public sealed partial class HboneServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ILogger _logger;
+    private readonly HboneConnectionTracker _connections;
     private int _state; // 0 new, 1 started, 2 stopped
 
     /// <param name="handler">Decides each CONNECT and relays accepted ones.</param>
@@ -32,6 +33,7 @@ public sealed partial class HboneServer : IAsyncDisposable
         options ??= new HboneServerOptions();
         _logger = loggerFactory.CreateLogger<HboneServer>();
         Listeners = new HboneListenerSet(loggerFactory, options.TimeProvider);
+        _connections = new HboneConnectionTracker(options.TimeProvider);
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         // Registered after the host's defaults, so these win.
@@ -61,7 +63,9 @@ public sealed partial class HboneServer : IAsyncDisposable
     /// <summary>
     /// Stops accepting (closes every listening socket), sends GOAWAY on every connection and waits up to
     /// <paramref name="drainTimeout"/> for open tunnels to finish; then aborts what is left (sessions see
-    /// their cancellation token fire).
+    /// their cancellation token fire). Returns once the last connection closed, not at the deadline: a
+    /// connection closes within a heartbeat (1 s) after its last tunnel ended, plus a lingering close of
+    /// at most <see cref="LingeringTransport.MaxLinger"/> when its client does not close first.
     /// </summary>
     public async Task StopAsync(TimeSpan drainTimeout, CancellationToken cancellationToken = default)
     {
@@ -75,8 +79,23 @@ public sealed partial class HboneServer : IAsyncDisposable
         deadline.CancelAfter(drainTimeout);
         try
         {
-            // Kestrel: unbind (our listener returns null from AcceptAsync), GOAWAY, wait for requests to
-            // finish until the token fires, then abort the connections.
+            // The drain runs before Kestrel's stop, while Kestrel's heartbeat still ticks
+            // (HboneConnectionTracker says why). Closing the listeners first makes our listener return
+            // null to Kestrel's accept loop, so no connection arrives after the GOAWAYs went out.
+            await Listeners.StopAcceptingAsync();
+            try
+            {
+                await _connections.DrainAsync(deadline.Token);
+            }
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+            {
+                if (drainTimeout > TimeSpan.Zero)
+                {
+                    Log.DrainDeadline(_logger, _connections.Count);
+                }
+            }
+            // Unbinds and disposes our listener; with the deadline passed it aborts the connections left
+            // (their sessions' tokens fire), otherwise there are none.
             await _app.StopAsync(deadline.Token);
         }
         finally

@@ -26,6 +26,8 @@ internal sealed class TestH2Client : IAsyncDisposable
     private int _peerInitialWindow = 65535;
     private int _peerMaxFrame = 16384;
     private Task _readLoop = Task.CompletedTask;
+    private bool _writeClosed; // read loop only
+    private int _lastGoAwayStreamId = -1; // read loop only; the latest GOAWAY's
 
     private TestH2Client(Stream transport) => _transport = transport;
 
@@ -178,6 +180,28 @@ internal sealed class TestH2Client : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A frame the read loop sends in answer to one it read (WINDOW_UPDATE, SETTINGS and PING ACK). After
+    /// its GOAWAY the server closes the connection once its last stream ended (RFC 9113 §6.8), so the
+    /// answer to the last DATA frames can meet a closed socket; the frames already received must still
+    /// reach the test, so the read loop goes on.
+    /// </summary>
+    private async Task ReplyAsync(byte type, byte flags, int streamId, ReadOnlyMemory<byte> payload)
+    {
+        if (_writeClosed)
+        {
+            return;
+        }
+        try
+        {
+            await WriteFrameAsync(type, flags, streamId, payload);
+        }
+        catch (IOException)
+        {
+            _writeClosed = true;
+        }
+    }
+
     private async Task WriteFrameUnlockedAsync(byte type, byte flags, int streamId, ReadOnlyMemory<byte> payload)
     {
         var header = new byte[9];
@@ -209,6 +233,13 @@ internal sealed class TestH2Client : IAsyncDisposable
                 var payload = new byte[length];
                 await _transport.ReadExactlyAsync(payload);
                 await OnFrameAsync(type, flags, streamId, payload);
+                if (DoneAfterGoAway())
+                {
+                    // Like real clients: the server's final GOAWAY came and every stream ended, so nothing
+                    // more can happen on this connection; close it (the server lingers until we do).
+                    await _transport.DisposeAsync();
+                    return;
+                }
             }
         }
         catch (Exception e) when (e is EndOfStreamException or IOException or ObjectDisposedException)
@@ -230,6 +261,26 @@ internal sealed class TestH2Client : IAsyncDisposable
         }
     }
 
+    private bool DoneAfterGoAway()
+    {
+        // A graceful shutdown's first GOAWAY carries 2^31-1 (RFC 9113 §6.8); only the final one names the last stream.
+        if (_lastGoAwayStreamId is -1 or int.MaxValue)
+        {
+            return false;
+        }
+        lock (_lock)
+        {
+            foreach (var stream in _streams.Values)
+            {
+                if (!stream.EndStreamReceived && !stream.Reset.IsCompleted)
+                {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
     private async Task OnFrameAsync(byte type, byte flags, int streamId, byte[] payload)
     {
         TestH2Stream? stream;
@@ -244,10 +295,10 @@ internal sealed class TestH2Client : IAsyncDisposable
                 if (payload.Length > 0)
                 {
                     // Give the credit straight back: the test buffers everything it receives.
-                    await WriteFrameAsync(0x8, 0, 0, WindowIncrement(payload.Length));
+                    await ReplyAsync(0x8, 0, 0, WindowIncrement(payload.Length));
                     if (!endStream)
                     {
-                        await WriteFrameAsync(0x8, 0, streamId, WindowIncrement(payload.Length));
+                        await ReplyAsync(0x8, 0, streamId, WindowIncrement(payload.Length));
                     }
                 }
                 stream?.OnData(Unpad(flags, payload), endStream);
@@ -271,17 +322,18 @@ internal sealed class TestH2Client : IAsyncDisposable
                 if ((flags & 0x1) == 0)
                 {
                     OnSettings(payload);
-                    await WriteFrameAsync(0x4, 0x1, 0, ReadOnlyMemory<byte>.Empty);
+                    await ReplyAsync(0x4, 0x1, 0, ReadOnlyMemory<byte>.Empty);
                 }
                 break;
             case 0x6: // PING
                 if ((flags & 0x1) == 0)
                 {
-                    await WriteFrameAsync(0x6, 0x1, 0, payload);
+                    await ReplyAsync(0x6, 0x1, 0, payload);
                 }
                 break;
             case 0x7: // GOAWAY
-                _goAway.TrySetResult((BinaryPrimitives.ReadInt32BigEndian(payload) & 0x7FFFFFFF, BinaryPrimitives.ReadInt32BigEndian(payload.AsSpan(4))));
+                _lastGoAwayStreamId = BinaryPrimitives.ReadInt32BigEndian(payload) & 0x7FFFFFFF;
+                _goAway.TrySetResult((_lastGoAwayStreamId, BinaryPrimitives.ReadInt32BigEndian(payload.AsSpan(4))));
                 break;
             case 0x8: // WINDOW_UPDATE
                 int increment = BinaryPrimitives.ReadInt32BigEndian(payload) & 0x7FFFFFFF;
