@@ -1,0 +1,82 @@
+# Sourced by bench.sh: one scenario's measurements, recorded as "<scenario> <key> <value>" lines.
+# The load generators run in the client pod on $APP_CPUS; proxy CPU and memory are read from /proc of
+# the processes in PROXIES (CPU: utime+stime deltas; memory: VmRSS).
+
+kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }   # value of key=value in a result line
+calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
+
+record_rss() { # scenario key-prefix
+  local i=0 pid name
+  proxies_alive
+  for pid in "${PROXIES[@]}"; do
+    name=$([ $i = 0 ] && echo a || echo b)
+    record "$1" "${2}_${name}_kib" "$(rss_kib "$pid")"
+    record "$1" "${2}_${name}_threads" "$(awk '/^Threads:/ {print $2}' "/proc/$pid/status")"
+    i=$((i + 1))
+  done
+}
+
+# Established connections on the hop that proves the path: app -> app (direct), node A -> node B
+# (stunnel/haproxy TLS), or HBONE from the client pod to the server pod's 15008 (ztunnel).
+path_connections() { # scenario
+  case $1 in
+    direct)  in_ns client ss -Htn state established dst "$SERVER_IP" dport = ":$ECHO_PORT" | wc -l ;;
+    ztunnel) in_ns client ss -Htn state established dst "$SERVER_IP" dport = ":15008" | wc -l ;;
+    *)       in_ns node-a ss -Htn state established dst "$NODE_B_LINK" dport = ":$PEER_ECHO_PORT" | wc -l ;;
+  esac
+}
+
+measure() { # scenario ip iperf-port echo-port
+  local s=$1 ip=$2 iport=$3 eport=$4
+  local f0 w0 c0 c1 json streams bytes total_bytes=0 total_ticks=0 out i held_line
+  [ ${#PROXIES[@]} -gt 0 ] && record_rss "$s" rss_start
+  f0=$(foreign_ticks); w0=$(now_s)
+
+  # Warm-up, not recorded: first connection through every hop (certificates, pools, JIT).
+  in_ns client taskset -c "$APP_CPUS" timeout 60 "$LOADGEN" rr --target "$ip:$eport" --duration 1 --warmup 0 >/dev/null
+
+  for streams in 1 4; do
+    c0=$(proxies_ticks)
+    json=$(in_ns client taskset -c "$APP_CPUS" timeout $((DURATION + 30)) iperf3 -c "$ip" -p "$iport" -t "$DURATION" -P "$streams" -J) ||
+      { echo "iperf3 -P $streams failed in scenario $s:"; echo "$json" | jq -r '.error // .' | head -5; exit 1; }
+    c1=$(proxies_ticks)
+    bytes=$(jq '.end.sum_received.bytes' <<<"$json")
+    record "$s" "tput${streams}_gbps" "$(calc "$(jq '.end.sum_received.bits_per_second' <<<"$json") / 1e9" 3)"
+    total_bytes=$((total_bytes + bytes)); total_ticks=$((total_ticks + c1 - c0))
+    note "iperf3 $streams stream(s): $(calc "$(jq '.end.sum_received.bits_per_second' <<<"$json") / 1e9" 2) Gbit/s"
+  done
+  [ ${#PROXIES[@]} -gt 0 ] && record "$s" cpu_s_per_gb "$(calc "$total_ticks / $CLK_TCK / ($total_bytes / 1e9)" 3)"
+
+  out=$(in_ns client taskset -c "$APP_CPUS" timeout $((DURATION + 30)) "$LOADGEN" rr --target "$ip:$eport" --size 64 --duration "$DURATION")
+  record "$s" rr_p50_us "$(kv p50_us "$out")"; record "$s" rr_p99_us "$(kv p99_us "$out")"
+  note "request/response 64 B: $out"
+
+  c0=$(proxies_ticks)
+  out=$(in_ns client taskset -c "$APP_CPUS" timeout $((DURATION + 30)) "$LOADGEN" connrate --target "$ip:$eport" --size 64 \
+    --duration "$DURATION" --concurrency "$CONCURRENCY")
+  c1=$(proxies_ticks)
+  record "$s" conn_rate "$(kv rate "$out")"; record "$s" conn_p50_us "$(kv p50_us "$out")"
+  record "$s" conn_p99_us "$(kv p99_us "$out")"; record "$s" conn_errors "$(kv errors "$out")"
+  [ ${#PROXIES[@]} -gt 0 ] && record "$s" cpu_us_per_conn "$(calc "($c1 - $c0) * 1e6 / $CLK_TCK / $(kv count "$out")" 1)"
+  note "connection rate ($CONCURRENCY threads): $out"
+
+  # Memory: idle (after the traffic above has settled), then with $HOLD idle connections held open.
+  sleep 1
+  [ ${#PROXIES[@]} -gt 0 ] && record_rss "$s" rss_idle
+  rm -f "$RUN/hold.in"; mkfifo "$RUN/hold.in"
+  ip netns exec "$P-client" taskset -c "$APP_CPUS" "$LOADGEN" hold --target "$ip:$eport" --count "$HOLD" < "$RUN/hold.in" > "$RUN/hold.out" 2>&1 &
+  local holder=$!
+  exec 9> "$RUN/hold.in"
+  for i in $(seq 1200); do grep -q 'held=' "$RUN/hold.out" && break; kill -0 "$holder" 2>/dev/null || break; sleep 0.1; done
+  held_line=$(cat "$RUN/hold.out")
+  sleep 1   # let the proxies finish whatever the last connections started
+  record "$s" held "$(kv held "$held_line")"; record "$s" hold_errors "$(kv errors "$held_line")"
+  record "$s" path_conns "$(path_connections "$s")"
+  [ ${#PROXIES[@]} -gt 0 ] && record_rss "$s" rss_held
+  note "held: $held_line; $(path_connections "$s") connection(s) on the path-proving hop"
+  exec 9>&-
+  wait "$holder" || true
+
+  record "$s" foreign_pct "$(calc "100 * ($(foreign_ticks) - $f0) / $CLK_TCK / ($(now_s) - $w0)" 0)"
+  record "$s" loadavg "$(cut -d' ' -f1 /proc/loadavg)"
+}
