@@ -12,7 +12,8 @@
 # Pinning: load generators and servers on $BENCH_APP_CPUS, both proxy processes of a scenario on
 # $BENCH_PROXY_CPUS, so every proxy pair gets the same CPU budget and never competes with the load.
 # Results: table on stdout, CSV in $BENCH_OUT/results.csv. Everything it creates is removed at the end.
-set -euo pipefail
+set -Eeuo pipefail
+trap 'echo "bench.sh: stopped by a failed command at ${BASH_SOURCE[0]##*/}:$LINENO: $BASH_COMMAND" >&2' ERR
 cd "$(dirname "$0")/../.."
 
 P=${BENCH_PREFIX:-zbench}                  # prefix of every namespace and link the bench creates
@@ -67,7 +68,7 @@ in_ns() { local ns=$1; shift; ip netns exec "$P-$ns" "$@"; }
 wait_listen() { # ns port [timeout-s]
   local i
   for i in $(seq $((${3:-10} * 10))); do
-    in_ns "$1" ss -Hltn "sport = :$2" | grep -q . && return 0
+    [ -n "$(in_ns "$1" ss -Hltn "sport = :$2")" ] && return 0
     sleep 0.1
   done
   echo "nothing listens on :$2 in $P-$1" >&2; return 1
@@ -90,7 +91,8 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # threads excluded because they also do our packets' work). Children's time counts once reaped.
 foreign_ticks() {
   local ours=" $$ $(for ns in $(ip netns list | awk '{print $1}' | grep "^$P-"); do ip netns pids "$ns"; done | tr '\n' ' ') "
-  cat /proc/[0-9]*/stat 2>/dev/null | awk -v ours="$ours" '
+  # Processes come and go while cat reads: a vanished one is no error (|| true keeps pipefail quiet).
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v ours="$ours" '
     { pid = $1; line = $0; sub(/^.*\) /, "", line); split(line, f, " ")
       if (index(ours, " " pid " ") || pid == 2 || f[2] == 2) next   # ours, or a kernel thread
       t += f[12] + f[13] + f[14] + f[15] }

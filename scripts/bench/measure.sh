@@ -11,6 +11,10 @@ record_rss() { # scenario key-prefix
   for pid in "${PROXIES[@]}"; do
     name=$([ $i = 0 ] && echo a || echo b)
     record "$1" "${2}_${name}_kib" "$(rss_kib "$pid")"
+    record "$1" "${2}_${name}_uss_kib" "$(awk '/^Private_(Clean|Dirty):/ {t += $2} END {print t}' "/proc/$pid/smaps_rollup")"
+    # Where the memory is (largest mappings first), for the analysis of a surprising number.
+    awk '/^[0-9a-f]+-[0-9a-f]+ / {f = $6 == "" ? "[anon]" : $6} /^Rss:/ {r[f] += $2} END {for (k in r) print r[k], k}' \
+      "/proc/$pid/smaps" | sort -rn | awk 'NR <= 20' > "$OUT/memory-$1-$name-$2.txt"
     record "$1" "${2}_${name}_threads" "$(awk '/^Threads:/ {print $2}' "/proc/$pid/status")"
     i=$((i + 1))
   done

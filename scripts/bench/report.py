@@ -24,6 +24,7 @@ METRICS = [
     ("cpu_us_per_conn", "Proxy CPU per new connection", "CPU-us", "lower", 0),
     ("rss_start_mib", "RSS at start, max of the two", "MiB", "lower", 1),
     ("rss_idle_mib", "RSS idle after load, max of the two", "MiB", "lower", 1),
+    ("uss_idle_mib", "Private memory (USS) idle after load, max", "MiB", "lower", 1),
     ("kib_per_conn", "Memory per held connection (both)", "KiB", "lower", 2),
     ("threads_held", "Threads with connections held (both)", "", "lower", 0),
     ("path_conns", "Connections on the path-proving hop", "", None, 0),
@@ -62,6 +63,9 @@ def derive(data):
             sides = [d[k] for k in (f"rss_{phase}_a_kib", f"rss_{phase}_b_kib") if k in d]
             if sides:
                 d[f"rss_{phase}_mib"] = max(sides) / 1024
+        sides = [d[k] for k in ("rss_idle_a_uss_kib", "rss_idle_b_uss_kib") if k in d]
+        if sides:
+            d["uss_idle_mib"] = max(sides) / 1024
         if all(k in d for k in ("rss_held_a_kib", "rss_held_b_kib", "rss_idle_a_kib", "rss_idle_b_kib")) and d.get("held"):
             grown = (d["rss_held_a_kib"] - d["rss_idle_a_kib"]) + (d["rss_held_b_kib"] - d["rss_idle_b_kib"])
             d["kib_per_conn"] = grown / d["held"]
