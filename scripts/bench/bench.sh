@@ -19,6 +19,7 @@ cd "$(dirname "$0")/../.."
 P=${BENCH_PREFIX:-zbench}                  # prefix of every namespace and link the bench creates
 OUT=$(realpath -m "${BENCH_OUT:-./bench-out}")
 DURATION=${BENCH_DURATION:-5}             # seconds per measurement
+WARMUP=${BENCH_WARMUP:-3}                 # seconds of unrecorded bulk and connection traffic per scenario
 HOLD=${BENCH_HOLD:-2000}                  # idle connections held for the memory measurement
 CONCURRENCY=${BENCH_CONCURRENCY:-4}       # connection-rate client threads
 SCENARIOS=${BENCH_SCENARIOS:-direct stunnel haproxy ztunnel}
@@ -52,14 +53,25 @@ cleanup() {
   stop_proxies
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+  cleanup_namespaces
+  rm -rf "$RUN"
+}
+
+cleanup_namespaces() {
+  local ns pid
   for ns in $(ip netns list | awk '{print $1}' | grep "^$P-"); do
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
     ip netns delete "$ns"
   done
-  rm -rf "$RUN"
 }
+[ "$(id -u)" -eq 0 ] || { echo "make bench needs root (network namespaces, iptables)"; exit 1; }
+# One bench per prefix at a time: a second one would measure on a shared machine and, worse, its cleanup
+# would delete the first one's namespaces. Whatever a crashed earlier run left behind is ours to remove.
+exec 8> "/run/lock/ztunnel-bench-$P.lock"
+flock -n 8 || { rmdir "$RUN"; echo "another bench with prefix '$P' is running (wait for it, or set BENCH_PREFIX)"; exit 1; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+cleanup_namespaces
 
 # Runs a command in one of our namespaces. Not for background processes: `in_ns ... &` would fork a
 # subshell, and $! would be the subshell's pid, not the process whose CPU and memory we read.
@@ -109,7 +121,6 @@ check_load() { # label: samples other processes for 2 s
 
 # ---------------------------------------------------------------------------------------------------------
 
-[ "$(id -u)" -eq 0 ] || { echo "make bench needs root (network namespaces, iptables)"; exit 1; }
 for tool in iperf3 stunnel4 haproxy jq taskset openssl; do
   command -v "$tool" >/dev/null || { echo "missing $tool: run scripts/install-deps.sh --bench"; exit 1; }
 done
@@ -138,6 +149,7 @@ note "pinning: load generators and servers on CPU $APP_CPUS, proxies (both nodes
   echo "meta app_cpus $APP_CPUS"
   echo "meta proxy_cpus $PROXY_CPUS"
   echo "meta duration_s $DURATION"
+  echo "meta warmup_s $WARMUP"
   echo "meta hold $HOLD"
   echo "meta concurrency $CONCURRENCY"
   echo "meta versions ztunnel=$(git rev-parse --short HEAD),stunnel=$(stunnel -version 2>&1 | awk '/^stunnel/ {print $2; exit}'),haproxy=$(haproxy -v | awk 'NR==1 {print $3}'),openssl=$(openssl version | awk '{print $2}'),iperf3=$(iperf3 --version | awk 'NR==1 {print $2}')"

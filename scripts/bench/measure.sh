@@ -36,8 +36,13 @@ measure() { # scenario ip iperf-port echo-port
   [ ${#PROXIES[@]} -gt 0 ] && record_rss "$s" rss_start
   f0=$(foreign_ticks); w0=$(now_s)
 
-  # Warm-up, not recorded: first connection through every hop (certificates, pools, JIT).
+  # Warm-up, not recorded: the first connections through every hop (certificates, pools), and enough
+  # traffic of each kind for a JIT-compiled proxy to reach its steady-state code: the numbers are those
+  # of a long-running daemon, not of its first seconds. Every scenario gets the same warm-up.
   in_ns client taskset -c "$APP_CPUS" timeout 60 "$LOADGEN" rr --target "$ip:$eport" --duration 1 --warmup 0 >/dev/null
+  in_ns client taskset -c "$APP_CPUS" timeout 60 iperf3 -c "$ip" -p "$iport" -t "$WARMUP" -P 4 >/dev/null
+  in_ns client taskset -c "$APP_CPUS" timeout 60 "$LOADGEN" connrate --target "$ip:$eport" --duration "$WARMUP" \
+    --warmup 0 --concurrency "$CONCURRENCY" >/dev/null
 
   for streams in 1 4; do
     c0=$(proxies_ticks)

@@ -138,7 +138,7 @@ def main():
           f"({meta.get('cpu_model', '?').replace('_', ' ')}), kernel {meta.get('kernel', '?')}")
     print(f"versions: {meta.get('versions', '?')}")
     print(f"pinning: load generators + servers on CPU {meta.get('app_cpus')}, both proxies of a scenario on CPU "
-          f"{meta.get('proxy_cpus')}; {meta.get('duration_s')} s per measurement, {meta.get('hold')} held connections, "
+          f"{meta.get('proxy_cpus')}; {meta.get('duration_s')} s per measurement after {meta.get('warmup_s', '?')} s of warm-up traffic, {meta.get('hold')} held connections, "
           f"{meta.get('concurrency')} connection-rate threads")
     print(f"load average before: {meta.get('load_before', '?')}; other processes before: {meta.get('foreign_before_pct', '?')}% of one CPU")
     print()
