@@ -137,10 +137,24 @@ if grep -aq "$MARKER" "$RUN/plain.pcap"; then passthrough="visible, as expected 
   cat "$OUT"/app-*.log | sed 's/^/  /'
   echo
   echo "identities the daemons issued (from their logs):"
-  grep -ho "spiffe://[^ ,)]*" "$OUT"/node-*.log | sort -u | sed 's/^/  /'
+  grep -ho "spiffe://[a-z0-9./_-]*[a-z0-9]" "$OUT"/node-*.log | sort -u | sed 's/^/  /'
   echo
   echo "decisions (from the daemons' logs):"
   grep -h "Denied" "$OUT"/node-*.log | sed 's/^/  /'
+} | tee -a "$OUT/summary.txt"
+
+say "Each daemon's metrics scrape, config dump and readiness"
+for node in a b; do
+  ip netns exec "$P-node-$node" curl -sf 127.0.0.1:15020/metrics > "$OUT/node-$node-metrics.txt" || echo "  node-$node: metrics scrape failed"
+  ip netns exec "$P-node-$node" curl -sf 127.0.0.1:15000/config_dump > "$OUT/node-$node-config_dump.json" || echo "  node-$node: config dump failed"
+  ready=$(ip netns exec "$P-node-$node" curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:15021/healthz/ready || true)
+  echo "  node-$node: readiness $ready"
+done
+{
+  echo
+  echo "metrics (istio_tcp_* with reporter, workloads, principals, response_flags) on node-b:"
+  grep -E '^istio_tcp_connections_(opened|failed)_total|^ztunnel_authorization_denied_total' "$OUT/node-b-metrics.txt" |
+    sed -E 's/(source_canonical|source_app|source_version|source_cluster|destination_canonical|destination_app|destination_version|destination_cluster|request_protocol|destination_service_name|destination_service_namespace)[a-z_]*="[^"]*",?//g' | sed 's/^/  /'
 } | tee -a "$OUT/summary.txt"
 
 say "Stopping the daemons (SIGTERM: drain, exit 0)"
@@ -148,4 +162,5 @@ for i in 0 1; do kill -TERM "${PIDS[$i]}"; done
 for i in 0 1; do wait "${PIDS[$i]}" && echo "  daemon ${PIDS[$i]} exited 0" || echo "  daemon ${PIDS[$i]} exited $?"; done
 PIDS=("${PIDS[@]:2}")
 echo
-echo "Evidence written to $OUT: summary.txt, node-*.log (daemon logs), node-*-config.yaml, app-*.log, node-link.pcap"
+echo "Evidence written to $OUT: summary.txt, node-*.log (daemon and access logs), node-*-metrics.txt,"
+echo "node-*-config_dump.json, node-*-config.yaml, app-*.log, node-link.pcap"

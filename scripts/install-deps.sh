@@ -3,7 +3,7 @@
 # everything is present. Needs root (apt-get), as the tests themselves do (network namespaces).
 set -euo pipefail
 
-want=(openssl iptables iproute2 python3-h2 tcpdump procps)
+want=(openssl iptables iproute2 python3-h2 tcpdump procps curl prometheus)
 [ "${1:-}" = "--bench" ] && want+=(iperf3 stunnel4 haproxy)
 
 missing=()

@@ -75,6 +75,7 @@ internal sealed partial class ZtunnelDaemon
         using var netns = new NetnsRunner();
         var connections = new ConnectionTracker(TimeProvider.System);
         var authorizer = new InboundAuthorizer(loggers.CreateLogger<InboundAuthorizer>());
+        await using var telemetry = new DaemonTelemetry(settings, store, connections, logging);
         var context = new ProxyContext
         {
             State = store,
@@ -84,6 +85,7 @@ internal sealed partial class ZtunnelDaemon
             Authorizer = authorizer,
             TrustDomain = settings.TrustDomain,
             LoggerFactory = loggers,
+            Observer = telemetry.Connections,
         };
         // A policy change re-checks live connections, off the publishing thread (DESIGN §5).
         store.Changed += (_, change) => _ = Task.Run(() => authorizer.Recheck(change.Current, connections));
@@ -96,9 +98,11 @@ internal sealed partial class ZtunnelDaemon
         string statePath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(settings.RegistrationSocket))!, "pods.json");
         var registry = new PodRegistry(lifecycle, loggers.CreateLogger<PodRegistry>(), statePath);
 
+        using var shutdown = new ShutdownSignal(cancellationToken);
         RegistrationApi api;
         try
         {
+            await telemetry.StartAsync(registry, certificates, shutdown.Trigger, () => shutdown.Task.IsCompleted, cancellationToken);
             api = await RegistrationApi.StartAsync(settings.RegistrationSocket, registry, loggers, cancellationToken);
         }
         catch (IOException ex)
@@ -108,7 +112,6 @@ internal sealed partial class ZtunnelDaemon
             return 1;
         }
 
-        using var shutdown = new ShutdownSignal(cancellationToken);
         int restored = await registry.RestoreAsync(cancellationToken);
         LogReady(logger, settings.NodeName, settings.RegistrationSocket, restored);
 
@@ -142,7 +145,7 @@ internal sealed partial class ZtunnelDaemon
     [LoggerMessage(EventId = 103, Level = LogLevel.Critical, Message = "Cannot start: {Reason}")]
     private static partial void LogFatal(ILogger logger, string reason);
 
-    /// <summary>Completes on SIGTERM, SIGINT or cancellation; the default handlers (which would kill the process) are suppressed.</summary>
+    /// <summary>Completes on SIGTERM, SIGINT, <see cref="Trigger"/> or cancellation; the default handlers (which would kill the process) are suppressed.</summary>
     private sealed class ShutdownSignal : IDisposable
     {
         private readonly TaskCompletionSource _signalled = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -158,6 +161,9 @@ internal sealed partial class ZtunnelDaemon
         }
 
         public Task Task => _signalled.Task;
+
+        /// <summary>Starts the drain as SIGTERM would (the admin endpoint's /quitquitquit).</summary>
+        public void Trigger() => _signalled.TrySetResult();
 
         private void OnSignal(PosixSignalContext context)
         {

@@ -1,4 +1,5 @@
 using System.Net;
+using Ztunnel.Discovery;
 using Ztunnel.Tls;
 
 namespace Ztunnel.Proxy;
@@ -19,6 +20,7 @@ internal enum ConnectionDirection
 /// <summary>
 /// The facts about a connection that policy re-checks, the access log and metrics need. Built once
 /// per connection. <see cref="SourceIdentity"/> only ever comes from a verified peer certificate.
+/// <see cref="DestinationService"/> is the service whose VIP the client dialled (outbound), for telemetry.
 /// </summary>
 internal sealed record ConnectionDescription(
     ConnectionDirection Direction,
@@ -28,4 +30,5 @@ internal sealed record ConnectionDescription(
     SpiffeId? DestinationIdentity,
     string? SourceWorkloadUid,
     string? DestinationWorkloadUid,
-    string? DestinationNamespace = null);
+    string? DestinationNamespace = null,
+    Service? DestinationService = null);

@@ -51,17 +51,17 @@ internal sealed class OutboundProxy
         }
 
         MeshState state = _context.State.Current;
-        if (!TryResolve(pod, state, original, out IPEndPoint target, out Workload? workload, out string? failure))
+        if (!TryResolve(pod, state, original, out IPEndPoint target, out Workload? workload, out Service? service, out string? failure))
         {
             if (failure is not null)
             {
-                _context.Observer.Failed(Describe(pod, source, original, null), ConnectionFailure.NoHealthyUpstream, failure, policy: null);
+                _context.Observer.Failed(Describe(pod, source, original, null, service), ConnectionFailure.NoHealthyUpstream, failure, policy: null);
             }
             client.Reset();
             return;
         }
 
-        ConnectionDescription description = Describe(pod, source, target, workload);
+        ConnectionDescription description = Describe(pod, source, target, workload, service);
         TunnelStream upstream;
         try
         {
@@ -79,19 +79,21 @@ internal sealed class OutboundProxy
         await ProxiedConnection.RelayAsync(_context, description, client, upstream, _logger, stopping);
     }
 
-    private ConnectionDescription Describe(EnrolledPod pod, IPEndPoint source, IPEndPoint target, Workload? workload) => new(
+    private ConnectionDescription Describe(EnrolledPod pod, IPEndPoint source, IPEndPoint target, Workload? workload, Service? service) => new(
         ConnectionDirection.Outbound, source, target, pod.Identity,
         workload is { Protocol: WorkloadProtocol.Hbone } ? workload.GetIdentity(_context.TrustDomain) : null,
-        pod.Uid, workload?.Uid, workload?.Namespace);
+        pod.Uid, workload?.Uid, workload?.Namespace, service);
 
     /// <summary>
     /// Where the connection really goes: a service VIP resolves to a healthy endpoint's workload and
     /// target port; any other address is taken as it is (a workload we know, or the outside world).
+    /// <paramref name="service"/> is the service of the VIP, if it was one (telemetry's destination_service).
     /// </summary>
-    private bool TryResolve(EnrolledPod pod, MeshState state, IPEndPoint original, out IPEndPoint target, out Workload? workload, out string? failure)
+    private bool TryResolve(EnrolledPod pod, MeshState state, IPEndPoint original, out IPEndPoint target, out Workload? workload, out Service? service, out string? failure)
     {
         failure = null;
-        if (state.FindService(original.Address, original.Port) is ({ } service, _))
+        service = state.FindService(original.Address, original.Port)?.Service;
+        if (service is not null)
         {
             ServiceDestination? picked = _context.EndpointPicker.Pick(state, service, original.Port);
             if (picked is null)

@@ -18,6 +18,9 @@ internal sealed class TrackedConnection : IDisposable
     public ConnectionDescription Description { get; }
     public RelayCounters Counters { get; } = new();
 
+    /// <summary>The connection observer's own per-connection state (telemetry keeps its label set here); set once in Opened.</summary>
+    public object? ObserverState { get; set; }
+
     /// <summary>Cancelled when the daemon decides to cut the connection (policy change, drain).</summary>
     public CancellationToken ClosedToken => _closed.Token;
 
