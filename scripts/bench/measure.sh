@@ -30,6 +30,27 @@ path_connections() { # scenario
   esac
 }
 
+# Ztunnel only: the daemons' own GC counters from their /metrics (summed over both nodes), printed as
+# "allocated-bytes gen0 gen1 gen2 pause-seconds". Tells where the CPU and memory of a phase went.
+gc_sample() {
+  local node
+  for node in a b; do in_ns "node-$node" curl -s --max-time 5 http://127.0.0.1:15020/metrics || true; done | awk '
+    /^dotnet_allocated_bytes_total / { a += $2 }
+    /^dotnet_collection_count_total\{generation="0"\}/ { g0 += $2 }
+    /^dotnet_collection_count_total\{generation="1"\}/ { g1 += $2 }
+    /^dotnet_collection_count_total\{generation="2"\}/ { g2 += $2 }
+    /^dotnet_gc_pause_seconds_total / { p += $2 }
+    END { printf "%.0f %d %d %d %.6f\n", a, g0, g1, g2, p }'
+}
+
+record_gc() { # scenario phase before after divisor unit-suffix
+  local -a b=($3) a=($4)
+  record "$1" "alloc_$2" "$(calc "(${a[0]} - ${b[0]}) / ($5)" 1)"
+  record "$1" "gcs_$2" "$(calc "(${a[1]} - ${b[1]} + ${a[2]} - ${b[2]} + ${a[3]} - ${b[3]}) / ($6)" 2)"
+  record "$1" "gc2_$2" "$((a[3] - b[3]))"
+  record "$1" "gcpause_ms_$2" "$(calc "(${a[4]} - ${b[4]}) * 1000" 1)"
+}
+
 measure() { # scenario ip iperf-port echo-port
   local s=$1 ip=$2 iport=$3 eport=$4
   local f0 w0 c0 c1 json streams bytes total_bytes=0 total_ticks=0 out i held_line
@@ -44,6 +65,8 @@ measure() { # scenario ip iperf-port echo-port
   in_ns client taskset -c "$APP_CPUS" timeout 60 "$LOADGEN" connrate --target "$ip:$eport" --duration "$WARMUP" \
     --warmup 0 --concurrency "$CONCURRENCY" >/dev/null
 
+  local gc0="" gc1
+  [ "$s" = ztunnel ] && gc0=$(gc_sample)
   for streams in 1 4; do
     c0=$(proxies_ticks)
     json=$(in_ns client taskset -c "$APP_CPUS" timeout $((DURATION + 30)) iperf3 -c "$ip" -p "$iport" -t "$DURATION" -P "$streams" -J) ||
@@ -54,6 +77,8 @@ measure() { # scenario ip iperf-port echo-port
     total_bytes=$((total_bytes + bytes)); total_ticks=$((total_ticks + c1 - c0))
     note "iperf3 $streams stream(s): $(calc "$(jq '.end.sum_received.bits_per_second' <<<"$json") / 1e9" 2) Gbit/s"
   done
+  # Allocated MiB and collections per GB relayed.
+  [ -n "$gc0" ] && { gc1=$(gc_sample); record_gc "$s" per_gb "$gc0" "$gc1" "1048576 * $total_bytes / 1e9" "$total_bytes / 1e9"; }
   [ ${#PROXIES[@]} -gt 0 ] && record "$s" cpu_s_per_gb "$(calc "$total_ticks / $CLK_TCK / ($total_bytes / 1e9)" 3)"
 
   out=$(in_ns client taskset -c "$APP_CPUS" timeout $((DURATION + 30)) "$LOADGEN" rr --target "$ip:$eport" --size 64 --duration "$DURATION")
@@ -61,12 +86,15 @@ measure() { # scenario ip iperf-port echo-port
   note "request/response 64 B: $out"
 
   c0=$(proxies_ticks)
+  [ "$s" = ztunnel ] && gc0=$(gc_sample)
   out=$(in_ns client taskset -c "$APP_CPUS" timeout $((DURATION + 30)) "$LOADGEN" connrate --target "$ip:$eport" --size 64 \
     --duration "$DURATION" --concurrency "$CONCURRENCY")
   c1=$(proxies_ticks)
   record "$s" conn_rate "$(kv rate "$out")"; record "$s" conn_p50_us "$(kv p50_us "$out")"
   record "$s" conn_p99_us "$(kv p99_us "$out")"; record "$s" conn_errors "$(kv errors "$out")"
   [ ${#PROXIES[@]} -gt 0 ] && record "$s" cpu_us_per_conn "$(calc "($c1 - $c0) * 1e6 / $CLK_TCK / $(kv count "$out")" 1)"
+  # Allocated KiB and collections per 1000 new connections.
+  [ -n "$gc0" ] && { gc1=$(gc_sample); record_gc "$s" per_conn "$gc0" "$gc1" "1024 * $(kv count "$out")" "$(kv count "$out") / 1000"; }
   note "connection rate ($CONCURRENCY threads): $out"
 
   # Memory: idle (after the traffic above has settled), then with $HOLD idle connections held open.
