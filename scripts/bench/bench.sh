@@ -49,6 +49,7 @@ stop_proxies() {
 }
 
 cleanup() {
+  trap - ERR
   set +e
   stop_proxies
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
