@@ -60,7 +60,7 @@ cleanup() {
 
 cleanup_namespaces() {
   local ns pid
-  for ns in $(ip netns list | awk '{print $1}' | grep "^$P-"); do
+  for ns in $(ip netns list | awk '{print $1}' | { grep "^$P-" || true; }); do
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
     ip netns delete "$ns"
   done
@@ -103,7 +103,7 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 # CPU ticks of everything on the machine that is not this bench (processes outside our namespaces, kernel
 # threads excluded because they also do our packets' work). Children's time counts once reaped.
 foreign_ticks() {
-  local ours=" $$ $(for ns in $(ip netns list | awk '{print $1}' | grep "^$P-"); do ip netns pids "$ns"; done | tr '\n' ' ') "
+  local ours=" $$ $(for ns in $(ip netns list | awk '{print $1}' | { grep "^$P-" || true; }); do ip netns pids "$ns"; done | tr '\n' ' ') "
   # Processes come and go while cat reads: a vanished one is no error (|| true keeps pipefail quiet).
   { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v ours="$ours" '
     { pid = $1; line = $0; sub(/^.*\) /, "", line); split(line, f, " ")
