@@ -98,6 +98,16 @@ proxies_alive() {
 # CPU seconds (user+system) a process used so far, in clock ticks.
 cpu_ticks() { awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$1/stat"; }
 proxies_ticks() { proxies_alive; local t=0 pid; for pid in "${PROXIES[@]}"; do t=$((t + $(cpu_ticks "$pid"))); done; echo $t; }
+# Context switches (voluntary + involuntary) of every thread of the proxies: each is a wake-up, so per
+# MB relayed they show how many hops the data path takes, and unlike CPU time they hardly depend on load.
+proxies_ctxsw() {
+  proxies_alive
+  local pid t=0
+  for pid in "${PROXIES[@]}"; do
+    t=$((t + $(cat /proc/"$pid"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches:/ {n += $2} END {print n + 0}')))
+  done
+  echo $t
+}
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 # CPU ticks of everything on the machine that is not this bench (processes outside our namespaces, kernel

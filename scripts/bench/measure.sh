@@ -67,6 +67,11 @@ measure() { # scenario ip iperf-port echo-port
 
   local gc0="" gc1
   [ "$s" = ztunnel ] && gc0=$(gc_sample)
+  local x0=0 x1=0
+  # Not for stunnel: the counts of its per-connection threads vanish when they exit.
+  local count_ctxsw=false
+  [ ${#PROXIES[@]} -gt 0 ] && [ "$s" != stunnel ] && count_ctxsw=true
+  $count_ctxsw && x0=$(proxies_ctxsw)
   for streams in 1 4; do
     c0=$(proxies_ticks)
     json=$(in_ns client taskset -c "$APP_CPUS" timeout $((DURATION + 30)) iperf3 -c "$ip" -p "$iport" -t "$DURATION" -P "$streams" -J) ||
@@ -79,6 +84,7 @@ measure() { # scenario ip iperf-port echo-port
   done
   # Allocated MiB and collections per GB relayed.
   [ -n "$gc0" ] && { gc1=$(gc_sample); record_gc "$s" per_gb "$gc0" "$gc1" "1048576 * $total_bytes / 1e9" "$total_bytes / 1e9"; }
+  $count_ctxsw && { x1=$(proxies_ctxsw); record "$s" ctxsw_per_mb "$(calc "($x1 - $x0) / ($total_bytes / 1048576)" 2)"; }
   [ ${#PROXIES[@]} -gt 0 ] && record "$s" cpu_s_per_gb "$(calc "$total_ticks / $CLK_TCK / ($total_bytes / 1e9)" 3)"
 
   out=$(in_ns client taskset -c "$APP_CPUS" timeout $((DURATION + 30)) "$LOADGEN" rr --target "$ip:$eport" --size 64 --duration "$DURATION")
@@ -86,10 +92,12 @@ measure() { # scenario ip iperf-port echo-port
   note "request/response 64 B: $out"
 
   c0=$(proxies_ticks)
+  $count_ctxsw && x0=$(proxies_ctxsw)
   [ "$s" = ztunnel ] && gc0=$(gc_sample)
   out=$(in_ns client taskset -c "$APP_CPUS" timeout $((DURATION + 30)) "$LOADGEN" connrate --target "$ip:$eport" --size 64 \
     --duration "$DURATION" --concurrency "$CONCURRENCY")
   c1=$(proxies_ticks)
+  $count_ctxsw && { x1=$(proxies_ctxsw); record "$s" ctxsw_per_conn "$(calc "($x1 - $x0) / $(kv count "$out")" 1)"; }
   record "$s" conn_rate "$(kv rate "$out")"; record "$s" conn_p50_us "$(kv p50_us "$out")"
   record "$s" conn_p99_us "$(kv p99_us "$out")"; record "$s" conn_errors "$(kv errors "$out")"
   [ ${#PROXIES[@]} -gt 0 ] && record "$s" cpu_us_per_conn "$(calc "($c1 - $c0) * 1e6 / $CLK_TCK / $(kv count "$out")" 1)"

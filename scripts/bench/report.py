@@ -22,6 +22,8 @@ METRICS = [
     ("conn_p99_us", "New connection p99", "us", "lower", 0),
     ("cpu_s_per_gb", "Proxy CPU per GB (both nodes)", "CPU-s/GB", "lower", 2),
     ("cpu_us_per_conn", "Proxy CPU per new connection", "CPU-us", "lower", 0),
+    ("ctxsw_per_mb", "Context switches per MB (not stunnel)", "", "lower", 2),
+    ("ctxsw_per_conn", "Context switches per new conn (not stunnel)", "", "lower", 1),
     ("alloc_per_gb", "Managed allocation per GB (Ztunnel)", "MiB", "lower", 1),
     ("gcs_per_gb", "GCs per GB (all generations)", "", "lower", 1),
     ("alloc_per_conn", "Managed allocation per new connection", "KiB", "lower", 1),
