@@ -132,7 +132,7 @@ check_load() { # label: samples other processes for 2 s
 
 # ---------------------------------------------------------------------------------------------------------
 
-for tool in iperf3 stunnel4 haproxy jq taskset openssl; do
+for tool in iperf3 stunnel4 haproxy jq curl taskset flock openssl; do
   command -v "$tool" >/dev/null || { echo "missing $tool: run scripts/install-deps.sh --bench"; exit 1; }
 done
 rm -rf "$OUT"; mkdir -p "$OUT"
