@@ -24,6 +24,12 @@ e2e: deps
 demo: deps
 	@scripts/demo.sh
 
+## End-to-end bench (needs root): direct kernel path, Ztunnel, stunnel and haproxy mTLS pairs in one run;
+## table on stdout, CSV in bench-out/results.csv. Knobs: BENCH_DURATION, BENCH_HOLD, BENCH_SCENARIOS, BENCH_*_CPUS.
+bench:
+	@scripts/install-deps.sh --bench
+	@scripts/bench/bench.sh
+
 ## BenchmarkDotNet micro benchmarks (HPACK, frames) and the loopback tunnel throughput bench.
 bench-micro:
 	dotnet run -c Release --project bench/Ztunnel.Bench -- --filter '*'

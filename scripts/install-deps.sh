@@ -4,7 +4,7 @@
 set -euo pipefail
 
 want=(openssl iptables iproute2 python3-h2 tcpdump procps curl prometheus)
-[ "${1:-}" = "--bench" ] && want+=(iperf3 stunnel4 haproxy)
+[ "${1:-}" = "--bench" ] && want+=(iperf3 stunnel4 haproxy jq curl util-linux)
 
 missing=()
 for pkg in "${want[@]}"; do

@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# `make bench`: end-to-end benchmark of Ztunnel against the kernel path and two mTLS proxies, in one run on
+# this machine. Topology (network namespaces and veth links, as in scripts/demo.sh):
+#
+#   client pod 10.10.1.10 -- node A (br0 10.10.1.1, link 10.10.0.1) == node B (10.10.0.2, br0 10.10.2.1) -- server pod 10.10.2.20
+#
+# Scenarios, measured one after another with the same load generators:
+#   direct   client -> server pod, no proxy
+#   stunnel  client -> stunnel (client mode, node A) =TLS 1.3 mTLS=> stunnel (server mode, node B) -> server pod
+#   haproxy  the same with haproxy (mode tcp, ssl crt/ca-file verify required on both hops)
+#   ztunnel  one daemon per node, both pods registered, traffic captured, HBONE (mTLS + HTTP/2 CONNECT)
+# Pinning: load generators and servers on $BENCH_APP_CPUS, both proxy processes of a scenario on
+# $BENCH_PROXY_CPUS, so every proxy pair gets the same CPU budget and never competes with the load.
+# Results: table on stdout, CSV in $BENCH_OUT/results.csv. Everything it creates is removed at the end.
+set -Eeuo pipefail
+trap 'echo "bench.sh: stopped by a failed command at ${BASH_SOURCE[0]##*/}:$LINENO: $BASH_COMMAND" >&2' ERR
+cd "$(dirname "$0")/../.."
+
+P=${BENCH_PREFIX:-zbench}                  # prefix of every namespace and link the bench creates
+OUT=$(realpath -m "${BENCH_OUT:-./bench-out}")
+DURATION=${BENCH_DURATION:-5}             # seconds per measurement
+WARMUP=${BENCH_WARMUP:-3}                 # seconds of unrecorded bulk and connection traffic per scenario
+HOLD=${BENCH_HOLD:-2000}                  # idle connections held for the memory measurement
+CONCURRENCY=${BENCH_CONCURRENCY:-4}       # connection-rate client threads
+SCENARIOS=${BENCH_SCENARIOS:-direct stunnel haproxy ztunnel}
+NCPU=$(nproc)
+APP_CPUS=${BENCH_APP_CPUS:-0}
+PROXY_CPUS=${BENCH_PROXY_CPUS:-$([ "$NCPU" -gt 1 ] && echo 1 || echo 0)}
+BIN=${BENCH_ZTUNNEL_BIN:-$PWD/src/Ztunnel/bin/Release/net10.0/ztunnel}   # or a published build
+LOADGEN=$PWD/bench/Ztunnel.LoadGen/bin/Release/net10.0/ztunnel-loadgen
+CLIENT_IP=10.10.1.10 SERVER_IP=10.10.2.20 NODE_A_POD_GW=10.10.1.1 NODE_B_LINK=10.10.0.2
+IPERF_PORT=5201 ECHO_PORT=7000
+PEER_IPERF_PORT=0 PEER_ECHO_PORT=0       # set per peer: each pair gets its own ports (no TIME_WAIT left by the previous one)
+CLK_TCK=$(getconf CLK_TCK)
+RUN=$(mktemp -d /tmp/ztunnel-bench.XXXXXX)
+RESULTS=$RUN/results.txt
+PIDS=()          # long-lived processes of the whole run (servers)
+PROXIES=()       # proxy processes of the current scenario
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+note() { printf '  %s\n' "$*"; }
+record() { echo "$1 $2 $3" >> "$RESULTS"; }   # scenario key value
+
+stop_proxies() {
+  local pid
+  for pid in "${PROXIES[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PROXIES[@]}"; do wait "$pid" 2>/dev/null || true; done
+  PROXIES=()
+}
+
+cleanup() {
+  trap - ERR
+  set +e
+  stop_proxies
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+  cleanup_namespaces
+  rm -rf "$RUN"
+}
+
+cleanup_namespaces() {
+  local ns pid
+  for ns in $(ip netns list | awk '{print $1}' | { grep "^$P-" || true; }); do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+    ip netns delete "$ns"
+  done
+}
+[ "$(id -u)" -eq 0 ] || { echo "make bench needs root (network namespaces, iptables)"; exit 1; }
+# One bench per prefix at a time: a second one would measure on a shared machine and, worse, its cleanup
+# would delete the first one's namespaces. Whatever a crashed earlier run left behind is ours to remove.
+exec 8> "/run/lock/ztunnel-bench-$P.lock"
+flock -n 8 || { rmdir "$RUN"; echo "another bench with prefix '$P' is running (wait for it, or set BENCH_PREFIX)"; exit 1; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+cleanup_namespaces
+
+# Runs a command in one of our namespaces. Not for background processes: `in_ns ... &` would fork a
+# subshell, and $! would be the subshell's pid, not the process whose CPU and memory we read.
+in_ns() { local ns=$1; shift; ip netns exec "$P-$ns" "$@"; }
+
+wait_listen() { # ns port [timeout-s]
+  local i
+  for i in $(seq $((${3:-10} * 10))); do
+    [ -n "$(in_ns "$1" ss -Hltn "sport = :$2")" ] && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on :$2 in $P-$1" >&2; return 1
+}
+
+# Stops the run with the proxy's log when one of the scenario's proxies exited.
+proxies_alive() {
+  local pid
+  for pid in "${PROXIES[@]}"; do
+    [ -d "/proc/$pid" ] || { echo "proxy process $pid exited; see the logs in $OUT" >&2; tail -n 5 "$OUT"/*.log >&2; exit 1; }
+  done
+}
+
+# CPU seconds (user+system) a process used so far, in clock ticks.
+cpu_ticks() { awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$1/stat"; }
+proxies_ticks() { proxies_alive; local t=0 pid; for pid in "${PROXIES[@]}"; do t=$((t + $(cpu_ticks "$pid"))); done; echo $t; }
+# Context switches (voluntary + involuntary) of every thread of the proxies: each is a wake-up, so per
+# MB relayed they show how many hops the data path takes, and unlike CPU time they hardly depend on load.
+proxies_ctxsw() {
+  proxies_alive
+  local pid t=0
+  for pid in "${PROXIES[@]}"; do
+    t=$((t + $(cat /proc/"$pid"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches:/ {n += $2} END {print n + 0}')))
+  done
+  echo $t
+}
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# CPU ticks of everything on the machine that is not this bench (processes outside our namespaces, kernel
+# threads excluded because they also do our packets' work). Children's time counts once reaped.
+foreign_ticks() {
+  local ours=" $$ $(for ns in $(ip netns list | awk '{print $1}' | { grep "^$P-" || true; }); do ip netns pids "$ns"; done | tr '\n' ' ') "
+  # Processes come and go while cat reads: a vanished one is no error (|| true keeps pipefail quiet).
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v ours="$ours" '
+    { pid = $1; line = $0; sub(/^.*\) /, "", line); split(line, f, " ")
+      if (index(ours, " " pid " ") || pid == 2 || f[2] == 2) next   # ours, or a kernel thread
+      t += f[12] + f[13] + f[14] + f[15] }
+    END { print t + 0 }'
+}
+now_s() { date +%s.%N; }
+
+check_load() { # label: samples other processes for 2 s
+  local t0 w0 t1 w1 pct
+  t0=$(foreign_ticks); w0=$(now_s); sleep 2; t1=$(foreign_ticks); w1=$(now_s)
+  pct=$(awk -v d=$((t1 - t0)) -v w="$(awk -v a="$w0" -v b="$w1" 'BEGIN{print b-a}')" -v hz="$CLK_TCK" 'BEGIN{printf "%.0f", 100 * d / hz / w}')
+  echo "$pct"
+}
+
+# ---------------------------------------------------------------------------------------------------------
+
+for tool in iperf3 stunnel4 haproxy jq curl taskset flock openssl; do
+  command -v "$tool" >/dev/null || { echo "missing $tool: run scripts/install-deps.sh --bench"; exit 1; }
+done
+rm -rf "$OUT"; mkdir -p "$OUT"
+# 2000 held connections through two proxies: ~4000 descriptors per proxy process, more for the load generators.
+ulimit -n "$(ulimit -Hn)"
+
+say "Building (Release)"
+[ -n "${BENCH_ZTUNNEL_BIN:-}" ] || dotnet build src/Ztunnel -c Release -nologo -clp:ErrorsOnly -v:q >/dev/null
+dotnet build bench/Ztunnel.LoadGen -c Release -nologo -clp:ErrorsOnly -v:q >/dev/null
+
+say "Machine"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+FOREIGN_BEFORE=$(check_load)
+note "$NCPU CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), kernel $(uname -r)"
+note "load average $LOAD_BEFORE; other processes used ${FOREIGN_BEFORE}% of one CPU over the last 2 s"
+note "pinning: load generators and servers on CPU $APP_CPUS, proxies (both nodes) on CPU $PROXY_CPUS"
+[ "$APP_CPUS" = "$PROXY_CPUS" ] && note "WARNING: one CPU only; proxies and load generators share it"
+{
+  echo "meta date $(date -u +%FT%TZ)"
+  echo "meta cpus $NCPU"
+  echo "meta cpu_model $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //' | tr ' ' '_')"
+  echo "meta kernel $(uname -r)"
+  echo "meta load_before ${LOAD_BEFORE// /,}"
+  echo "meta foreign_before_pct $FOREIGN_BEFORE"
+  echo "meta app_cpus $APP_CPUS"
+  echo "meta proxy_cpus $PROXY_CPUS"
+  echo "meta duration_s $DURATION"
+  echo "meta warmup_s $WARMUP"
+  echo "meta hold $HOLD"
+  echo "meta concurrency $CONCURRENCY"
+  echo "meta versions ztunnel=$(git rev-parse --short HEAD),stunnel=$(stunnel -version 2>&1 | awk '/^stunnel/ {print $2; exit}'),haproxy=$(haproxy -v | awk 'NR==1 {print $3}'),openssl=$(openssl version | awk '{print $2}'),iperf3=$(iperf3 --version | awk 'NR==1 {print $2}')"
+} > "$RESULTS"
+
+say "Topology: client pod -> node A == node B -> server pod"
+source scripts/bench/topology.sh
+source scripts/bench/peers.sh
+source scripts/bench/measure.sh
+build_topology
+note "namespaces: $(ip netns list | awk '{print $1}' | grep "^$P-" | tr '\n' ' ')"
+
+say "Servers in the server pod (CPU $APP_CPUS): iperf3 :$IPERF_PORT, echo :$ECHO_PORT"
+ip netns exec "$P-server" taskset -c "$APP_CPUS" iperf3 -s -p "$IPERF_PORT" > "$OUT/iperf3-server.log" 2>&1 &
+PIDS+=($!)
+ip netns exec "$P-server" env DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 \
+  taskset -c "$APP_CPUS" "$LOADGEN" serve --port "$ECHO_PORT" > "$OUT/echo-server.log" 2>&1 &
+PIDS+=($!)
+wait_listen server "$IPERF_PORT"; wait_listen server "$ECHO_PORT"
+# Prove the path before measuring anything over it.
+in_ns client timeout 5 bash -c "exec 3<>/dev/tcp/$SERVER_IP/$ECHO_PORT" || { echo "client pod cannot reach $SERVER_IP:$ECHO_PORT"; exit 1; }
+
+mint_certificates
+for scenario in $SCENARIOS; do
+  case $scenario in
+    direct)  say "Scenario direct: kernel path, no proxy"
+             measure direct "$SERVER_IP" "$IPERF_PORT" "$ECHO_PORT" ;;
+    stunnel) say "Scenario stunnel: stunnel $(stunnel -version 2>&1 | awk '/^stunnel/ {print $2; exit}') mTLS pair"
+             PEER_IPERF_PORT=20001 PEER_ECHO_PORT=20002
+             start_stunnel
+             measure stunnel "$NODE_A_POD_GW" "$PEER_IPERF_PORT" "$PEER_ECHO_PORT"
+             stop_proxies ;;
+    haproxy) say "Scenario haproxy: haproxy $(haproxy -v | awk 'NR==1 {print $3}') mTLS pair"
+             PEER_IPERF_PORT=21001 PEER_ECHO_PORT=21002
+             start_haproxy
+             measure haproxy "$NODE_A_POD_GW" "$PEER_IPERF_PORT" "$PEER_ECHO_PORT"
+             stop_proxies ;;
+    ztunnel) say "Scenario ztunnel: two daemons, captured traffic, HBONE"
+             start_ztunnel
+             measure ztunnel "$SERVER_IP" "$IPERF_PORT" "$ECHO_PORT"
+             stop_proxies ;;
+    *) echo "unknown scenario '$scenario' in BENCH_SCENARIOS (direct stunnel haproxy ztunnel)"; exit 2 ;;
+  esac
+done
+
+say "Results"
+cp "$RESULTS" "$OUT/raw.txt"
+/usr/bin/python3 scripts/bench/report.py "$RESULTS" "$OUT/results.csv" | tee "$OUT/table.txt"
+echo
+echo "Raw samples: $OUT/raw.txt; CSV: $OUT/results.csv; logs of every process: $OUT/*.log"

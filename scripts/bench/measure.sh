@@ -1,0 +1,127 @@
+# Sourced by bench.sh: one scenario's measurements, recorded as "<scenario> <key> <value>" lines.
+# The load generators run in the client pod on $APP_CPUS; proxy CPU and memory are read from /proc of
+# the processes in PROXIES (CPU: utime+stime deltas; memory: VmRSS).
+
+kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }   # value of key=value in a result line
+calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
+
+record_rss() { # scenario key-prefix
+  local i=0 pid name
+  proxies_alive
+  for pid in "${PROXIES[@]}"; do
+    name=$([ $i = 0 ] && echo a || echo b)
+    record "$1" "${2}_${name}_kib" "$(rss_kib "$pid")"
+    record "$1" "${2}_${name}_uss_kib" "$(awk '/^Private_(Clean|Dirty):/ {t += $2} END {print t}' "/proc/$pid/smaps_rollup")"
+    # Where the memory is (largest mappings first), for the analysis of a surprising number.
+    awk '/^[0-9a-f]+-[0-9a-f]+ / {f = $6 == "" ? "[anon]" : $6} /^Rss:/ {r[f] += $2} END {for (k in r) print r[k], k}' \
+      "/proc/$pid/smaps" | sort -rn | awk 'NR <= 20' > "$OUT/memory-$1-$name-$2.txt"
+    record "$1" "${2}_${name}_threads" "$(awk '/^Threads:/ {print $2}' "/proc/$pid/status")"
+    i=$((i + 1))
+  done
+}
+
+# Established connections on the hop that proves the path: app -> app (direct), node A -> node B
+# (stunnel/haproxy TLS), or HBONE from the client pod to the server pod's 15008 (ztunnel).
+path_connections() { # scenario
+  case $1 in
+    direct)  in_ns client ss -Htn state established dst "$SERVER_IP" dport = ":$ECHO_PORT" | wc -l ;;
+    ztunnel) in_ns client ss -Htn state established dst "$SERVER_IP" dport = ":15008" | wc -l ;;
+    *)       in_ns node-a ss -Htn state established dst "$NODE_B_LINK" dport = ":$PEER_ECHO_PORT" | wc -l ;;
+  esac
+}
+
+# Ztunnel only: the daemons' own GC counters from their /metrics (summed over both nodes), printed as
+# "allocated-bytes gen0 gen1 gen2 pause-seconds". Tells where the CPU and memory of a phase went.
+gc_sample() {
+  local node
+  for node in a b; do in_ns "node-$node" curl -s --max-time 5 http://127.0.0.1:15020/metrics || true; done | awk '
+    /^dotnet_allocated_bytes_total / { a += $2 }
+    /^dotnet_collection_count_total\{generation="0"\}/ { g0 += $2 }
+    /^dotnet_collection_count_total\{generation="1"\}/ { g1 += $2 }
+    /^dotnet_collection_count_total\{generation="2"\}/ { g2 += $2 }
+    /^dotnet_gc_pause_seconds_total / { p += $2 }
+    END { printf "%.0f %d %d %d %.6f\n", a, g0, g1, g2, p }'
+}
+
+record_gc() { # scenario phase before after divisor unit-suffix
+  local -a b=($3) a=($4)
+  record "$1" "alloc_$2" "$(calc "(${a[0]} - ${b[0]}) / ($5)" 1)"
+  record "$1" "gcs_$2" "$(calc "(${a[1]} - ${b[1]} + ${a[2]} - ${b[2]} + ${a[3]} - ${b[3]}) / ($6)" 2)"
+  record "$1" "gc2_$2" "$((a[3] - b[3]))"
+  record "$1" "gcpause_ms_$2" "$(calc "(${a[4]} - ${b[4]}) * 1000" 1)"
+}
+
+measure() { # scenario ip iperf-port echo-port
+  local s=$1 ip=$2 iport=$3 eport=$4
+  local f0 w0 c0 c1 json streams bytes total_bytes=0 total_ticks=0 out i held_line
+  [ ${#PROXIES[@]} -gt 0 ] && record_rss "$s" rss_start
+  f0=$(foreign_ticks); w0=$(now_s)
+
+  # Warm-up, not recorded: the first connections through every hop (certificates, pools), and enough
+  # traffic of each kind for a JIT-compiled proxy to reach its steady-state code: the numbers are those
+  # of a long-running daemon, not of its first seconds. Every scenario gets the same warm-up.
+  in_ns client taskset -c "$APP_CPUS" timeout 60 "$LOADGEN" rr --target "$ip:$eport" --duration 1 --warmup 0 >/dev/null
+  in_ns client taskset -c "$APP_CPUS" timeout 60 iperf3 -c "$ip" -p "$iport" -t "$WARMUP" -P 4 >/dev/null
+  in_ns client taskset -c "$APP_CPUS" timeout 60 "$LOADGEN" connrate --target "$ip:$eport" --duration "$WARMUP" \
+    --warmup 0 --concurrency "$CONCURRENCY" >/dev/null
+
+  local gc0="" gc1
+  [ "$s" = ztunnel ] && gc0=$(gc_sample)
+  local x0=0 x1=0
+  # Not for stunnel: the counts of its per-connection threads vanish when they exit.
+  local count_ctxsw=false
+  [ ${#PROXIES[@]} -gt 0 ] && [ "$s" != stunnel ] && count_ctxsw=true
+  $count_ctxsw && x0=$(proxies_ctxsw)
+  for streams in 1 4; do
+    c0=$(proxies_ticks)
+    json=$(in_ns client taskset -c "$APP_CPUS" timeout $((DURATION + 30)) iperf3 -c "$ip" -p "$iport" -t "$DURATION" -P "$streams" -J) ||
+      { echo "iperf3 -P $streams failed in scenario $s:"; echo "$json" | jq -r '.error // .' | head -5; exit 1; }
+    c1=$(proxies_ticks)
+    bytes=$(jq '.end.sum_received.bytes' <<<"$json")
+    record "$s" "tput${streams}_gbps" "$(calc "$(jq '.end.sum_received.bits_per_second' <<<"$json") / 1e9" 3)"
+    total_bytes=$((total_bytes + bytes)); total_ticks=$((total_ticks + c1 - c0))
+    note "iperf3 $streams stream(s): $(calc "$(jq '.end.sum_received.bits_per_second' <<<"$json") / 1e9" 2) Gbit/s"
+  done
+  # Allocated MiB and collections per GB relayed.
+  [ -n "$gc0" ] && { gc1=$(gc_sample); record_gc "$s" per_gb "$gc0" "$gc1" "1048576 * $total_bytes / 1e9" "$total_bytes / 1e9"; }
+  $count_ctxsw && { x1=$(proxies_ctxsw); record "$s" ctxsw_per_mb "$(calc "($x1 - $x0) / ($total_bytes / 1048576)" 2)"; }
+  [ ${#PROXIES[@]} -gt 0 ] && record "$s" cpu_s_per_gb "$(calc "$total_ticks / $CLK_TCK / ($total_bytes / 1e9)" 3)"
+
+  out=$(in_ns client taskset -c "$APP_CPUS" timeout $((DURATION + 30)) "$LOADGEN" rr --target "$ip:$eport" --size 64 --duration "$DURATION")
+  record "$s" rr_p50_us "$(kv p50_us "$out")"; record "$s" rr_p99_us "$(kv p99_us "$out")"
+  note "request/response 64 B: $out"
+
+  c0=$(proxies_ticks)
+  $count_ctxsw && x0=$(proxies_ctxsw)
+  [ "$s" = ztunnel ] && gc0=$(gc_sample)
+  out=$(in_ns client taskset -c "$APP_CPUS" timeout $((DURATION + 30)) "$LOADGEN" connrate --target "$ip:$eport" --size 64 \
+    --duration "$DURATION" --concurrency "$CONCURRENCY")
+  c1=$(proxies_ticks)
+  $count_ctxsw && { x1=$(proxies_ctxsw); record "$s" ctxsw_per_conn "$(calc "($x1 - $x0) / $(kv count "$out")" 1)"; }
+  record "$s" conn_rate "$(kv rate "$out")"; record "$s" conn_p50_us "$(kv p50_us "$out")"
+  record "$s" conn_p99_us "$(kv p99_us "$out")"; record "$s" conn_errors "$(kv errors "$out")"
+  [ ${#PROXIES[@]} -gt 0 ] && record "$s" cpu_us_per_conn "$(calc "($c1 - $c0) * 1e6 / $CLK_TCK / $(kv count "$out")" 1)"
+  # Allocated KiB and collections per 1000 new connections.
+  [ -n "$gc0" ] && { gc1=$(gc_sample); record_gc "$s" per_conn "$gc0" "$gc1" "1024 * $(kv count "$out")" "$(kv count "$out") / 1000"; }
+  note "connection rate ($CONCURRENCY threads): $out"
+
+  # Memory: idle (after the traffic above has settled), then with $HOLD idle connections held open.
+  sleep 1
+  [ ${#PROXIES[@]} -gt 0 ] && record_rss "$s" rss_idle
+  rm -f "$RUN/hold.in"; mkfifo "$RUN/hold.in"
+  ip netns exec "$P-client" taskset -c "$APP_CPUS" "$LOADGEN" hold --target "$ip:$eport" --count "$HOLD" < "$RUN/hold.in" > "$RUN/hold.out" 2>&1 &
+  local holder=$!
+  exec 9> "$RUN/hold.in"
+  for i in $(seq 1200); do grep -q 'held=' "$RUN/hold.out" && break; kill -0 "$holder" 2>/dev/null || break; sleep 0.1; done
+  held_line=$(cat "$RUN/hold.out")
+  sleep 1   # let the proxies finish whatever the last connections started
+  record "$s" held "$(kv held "$held_line")"; record "$s" hold_errors "$(kv errors "$held_line")"
+  record "$s" path_conns "$(path_connections "$s")"
+  [ ${#PROXIES[@]} -gt 0 ] && record_rss "$s" rss_held
+  note "held: $held_line; $(path_connections "$s") connection(s) on the path-proving hop"
+  exec 9>&-
+  wait "$holder" || true
+
+  record "$s" foreign_pct "$(calc "100 * ($(foreign_ticks) - $f0) / $CLK_TCK / ($(now_s) - $w0)" 0)"
+  record "$s" loadavg "$(cut -d' ' -f1 /proc/loadavg)"
+}

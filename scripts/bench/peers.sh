@@ -1,0 +1,122 @@
+# Sourced by bench.sh: certificates and the proxy pairs. Each start_* function leaves the pids of the two
+# proxy processes (node A, node B) in PROXIES and returns when both listen.
+#
+# Fairness: every pair runs TLS 1.3 only with TLS_AES_128_GCM_SHA256 (the suite Ztunnel negotiates),
+# ECDSA P-256 certificates from one CA, mutual verification on the node-to-node hop, TCP_NODELAY on
+# every socket, per-connection logging off, and both processes pinned to $PROXY_CPUS. Each tool keeps
+# its own defaults otherwise (stunnel: a thread per connection and TLS session resumption; haproxy:
+# one event-loop thread, `nbthread 1`, and session reuse to its server; Ztunnel: its thread pool).
+
+SUITE=TLS_AES_128_GCM_SHA256
+
+mint_certificates() {
+  local node ip
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$RUN/ca.key" -out "$RUN/ca.pem" \
+    -subj "/CN=ztunnel-bench-ca" -days 2 2>/dev/null
+  for node in a b; do
+    ip=10.10.0.$([ $node = a ] && echo 1 || echo 2)
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$RUN/node-$node.key" -out "$RUN/node-$node.csr" \
+      -subj "/CN=node-$node" 2>/dev/null
+    printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature\n' "$ip" > "$RUN/node-$node.ext"
+    openssl x509 -req -in "$RUN/node-$node.csr" -CA "$RUN/ca.pem" -CAkey "$RUN/ca.key" -CAcreateserial -days 2 \
+      -extfile "$RUN/node-$node.ext" -out "$RUN/node-$node.pem" 2>/dev/null
+    cat "$RUN/node-$node.pem" "$RUN/node-$node.key" > "$RUN/node-$node.bundle.pem"   # haproxy wants both in one file
+  done
+}
+
+start_stunnel() {
+  local node
+  for node in a b; do
+    {
+      echo "foreground = yes"; echo "pid ="; echo "syslog = no"; echo "output = $OUT/stunnel-$node.log"
+      echo "debug = 3"   # errors only: no line per connection
+      echo "socket = l:TCP_NODELAY=1"; echo "socket = r:TCP_NODELAY=1"
+      echo "sslVersionMin = TLSv1.3"; echo "ciphersuites = $SUITE"
+      echo "cert = $RUN/node-$node.pem"; echo "key = $RUN/node-$node.key"; echo "CAfile = $RUN/ca.pem"
+      echo "verifyChain = yes"
+      if [ $node = a ]; then
+        echo "client = yes"
+        printf '[iperf]\naccept = %s:%s\nconnect = %s:%s\n' "$NODE_A_POD_GW" "$PEER_IPERF_PORT" "$NODE_B_LINK" "$PEER_IPERF_PORT"
+        printf '[echo]\naccept = %s:%s\nconnect = %s:%s\n' "$NODE_A_POD_GW" "$PEER_ECHO_PORT" "$NODE_B_LINK" "$PEER_ECHO_PORT"
+      else
+        echo "requireCert = yes"
+        printf '[iperf]\naccept = %s:%s\nconnect = %s:%s\n' "$NODE_B_LINK" "$PEER_IPERF_PORT" "$SERVER_IP" "$IPERF_PORT"
+        printf '[echo]\naccept = %s:%s\nconnect = %s:%s\n' "$NODE_B_LINK" "$PEER_ECHO_PORT" "$SERVER_IP" "$ECHO_PORT"
+      fi
+    } > "$RUN/stunnel-$node.conf"
+    cp "$RUN/stunnel-$node.conf" "$OUT/stunnel-$node.conf"
+    ip netns exec "$P-node-$node" taskset -c "$PROXY_CPUS" stunnel4 "$RUN/stunnel-$node.conf" > "$OUT/stunnel-$node.stderr" 2>&1 &
+    PROXIES+=($!)
+  done
+  wait_listen node-a "$PEER_ECHO_PORT"; wait_listen node-b "$PEER_ECHO_PORT"
+}
+
+start_haproxy() {
+  local node
+  for node in a b; do
+    {
+      printf 'global\n  nbthread 1\n  maxconn 8000\n'
+      printf '  ssl-default-bind-options ssl-min-ver TLSv1.3\n  ssl-default-bind-ciphersuites %s\n' "$SUITE"
+      printf '  ssl-default-server-options ssl-min-ver TLSv1.3\n  ssl-default-server-ciphersuites %s\n' "$SUITE"
+      printf 'defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 10m\n  timeout server 10m\n'
+      if [ $node = a ]; then
+        for svc in "iperf $PEER_IPERF_PORT" "echo $PEER_ECHO_PORT"; do
+          set -- $svc
+          printf 'listen %s\n  bind %s:%s\n  server node-b %s:%s ssl crt %s ca-file %s verify required\n' \
+            "$1" "$NODE_A_POD_GW" "$2" "$NODE_B_LINK" "$2" "$RUN/node-a.bundle.pem" "$RUN/ca.pem"
+        done
+      else
+        for svc in "iperf $PEER_IPERF_PORT $IPERF_PORT" "echo $PEER_ECHO_PORT $ECHO_PORT"; do
+          set -- $svc
+          printf 'listen %s\n  bind %s:%s ssl crt %s ca-file %s verify required\n  server app %s:%s\n' \
+            "$1" "$NODE_B_LINK" "$2" "$RUN/node-b.bundle.pem" "$RUN/ca.pem" "$SERVER_IP" "$3"
+        done
+      fi
+    } > "$RUN/haproxy-$node.cfg"
+    cp "$RUN/haproxy-$node.cfg" "$OUT/haproxy-$node.cfg"
+    ip netns exec "$P-node-$node" taskset -c "$PROXY_CPUS" haproxy -db -f "$RUN/haproxy-$node.cfg" > "$OUT/haproxy-$node.log" 2>&1 &
+    PROXIES+=($!)
+  done
+  wait_listen node-a "$PEER_ECHO_PORT"; wait_listen node-b "$PEER_ECHO_PORT"
+}
+
+# Ztunnel as `make demo` runs it: built-in CA, one daemon per node, pods registered through the CNI plugin.
+# BENCH_ZTUNNEL_ENV (e.g. "DOTNET_gcServer=1 DOTNET_GCgen0size=0x4000000") is passed to both daemons.
+start_ztunnel() {
+  local node i sock
+  "$BIN" ca init "$RUN/ca" >/dev/null
+  for node in a b; do
+    mkdir -p "$RUN/node-$node"
+    cat > "$RUN/node-$node/config.yaml" <<YAML
+nodeName: node-$node
+trustDomain: cluster.local
+caDir: $RUN/ca
+registrationSocket: $RUN/node-$node/cni.sock
+logLevel: warn
+accessLog: "off"
+workloads:
+  - {uid: client-1, name: client, namespace: bench, serviceAccount: client, ips: [$CLIENT_IP], node: node-a}
+  - {uid: server-1, name: server, namespace: bench, serviceAccount: server, ips: [$SERVER_IP], node: node-b}
+YAML
+    cp "$RUN/node-$node/config.yaml" "$OUT/ztunnel-$node.yaml"
+    # shellcheck disable=SC2086 # word splitting of the env assignments is intended
+    ip netns exec "$P-node-$node" taskset -c "$PROXY_CPUS" env ${BENCH_ZTUNNEL_ENV:-} "$BIN" run --config "$RUN/node-$node/config.yaml" \
+      > "$OUT/ztunnel-$node.log" 2>&1 &
+    PROXIES+=($!)
+  done
+  for node in a b; do
+    sock=$RUN/node-$node/cni.sock
+    for i in $(seq 150); do [ -S "$sock" ] && break; sleep 0.1; done
+    [ -S "$sock" ] || { echo "daemon on node-$node did not start:"; cat "$OUT/ztunnel-$node.log"; exit 1; }
+  done
+  register a client client-1 "$CLIENT_IP"
+  register b server server-1 "$SERVER_IP"
+}
+
+register() { # node pod uid ip
+  printf '{"cniVersion":"1.0.0","name":"bench","type":"ztunnel","socketPath":"%s","prevResult":{"cniVersion":"1.0.0","ips":[{"address":"%s/24"}]}}' \
+      "$RUN/node-$1/cni.sock" "$4" |
+    CNI_COMMAND=ADD CNI_CONTAINERID="sandbox-$3" CNI_NETNS="/var/run/netns/$P-$2" CNI_IFNAME=eth0 \
+    CNI_ARGS="K8S_POD_NAMESPACE=bench;K8S_POD_NAME=$2;K8S_POD_UID=$3" "$BIN" cni >/dev/null ||
+    { echo "registering $2 with the daemon on node-$1 failed"; exit 1; }
+}
