@@ -150,6 +150,10 @@ internal sealed class Http2ClientStream : TunnelStream
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         if (buffer.IsEmpty)
         {
+            // Zero-byte read: completes once data (or the end) is there and consumes nothing, so the relay
+            // waits on an idle tunnel without holding a copy buffer.
+            ReadResult ready = await _receive.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            _receive.Reader.AdvanceTo(ready.Buffer.Start);
             return 0;
         }
         while (true)

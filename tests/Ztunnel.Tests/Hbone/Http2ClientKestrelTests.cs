@@ -27,6 +27,25 @@ public sealed class Http2ClientKestrelTests
     }
 
     [Fact]
+    public async Task ZeroByteRead_WaitsForDataWithoutConsumingIt()
+    {
+        await using var harness = await ServerHarness.StartAsync(TestHandler.Echo());
+        await using var connection = await ConnectAsync(harness.EndPoint);
+        await using TunnelStream tunnel = await connection.OpenConnectAsync("10.0.0.5:8080", null, CancellationToken.None);
+
+        // The echo server sends nothing until we do: the zero-byte read is still waiting.
+        ValueTask<int> ready = tunnel.ReadAsync(Memory<byte>.Empty);
+        ready.IsCompleted.ShouldBeFalse();
+        await tunnel.WriteAsync("wake up"u8.ToArray());
+        (await ready.AsTask().WaitAsync(Guard)).ShouldBe(0);
+
+        // Nothing was consumed: the data and then the end are all still there.
+        await tunnel.CompleteWritesAsync();
+        (await tunnel.ReadAsync(Memory<byte>.Empty).AsTask().WaitAsync(Guard)).ShouldBe(0);
+        (await Http2ClientConnectionTests.ReadAllAsync(tunnel).WaitAsync(Guard)).ShouldBe("wake up");
+    }
+
+    [Fact]
     public async Task HalfClose_ClientFirst_ServerStillAnswers()
     {
         await using var harness = await ServerHarness.StartAsync(TestHandler.Echo());

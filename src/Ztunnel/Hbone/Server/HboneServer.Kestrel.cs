@@ -53,11 +53,12 @@ public sealed partial class HboneServer
                 OnConnection = SelectServerTls,
                 HandshakeTimeout = options.HandshakeTimeout,
             });
-            // Runs after the handshake: read the client's identity once per connection, not per CONNECT.
+            // Runs after the handshake: read the client's identity once per connection, not per CONNECT,
+            // and move the connection onto pipes that carry full TLS records.
             listen.Use(next => connection =>
             {
                 IdentifyPeer(connection);
-                return next(connection);
+                return TlsRecordPipes.RunAsync(connection, next);
             });
         });
     }
