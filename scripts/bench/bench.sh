@@ -201,7 +201,7 @@ for scenario in $SCENARIOS; do
     ztunnel) say "Scenario ztunnel: two daemons, captured traffic, HBONE"
              start_ztunnel
              measure ztunnel "$SERVER_IP" "$IPERF_PORT" "$ECHO_PORT"
-             stop_proxies ;;
+             stop_ztunnel ;;
     *) echo "unknown scenario '$scenario' in BENCH_SCENARIOS (direct stunnel haproxy ztunnel)"; exit 2 ;;
   esac
 done

@@ -113,6 +113,20 @@ YAML
   register b server server-1 "$SERVER_IP"
 }
 
+# Deregisters the pods (CNI DEL) so their capture rules go: a stopped daemon leaves them in place on
+# purpose (pods fail closed), which would otherwise break the scenarios that run after this one.
+stop_ztunnel() {
+  deregister a client client-1; deregister b server server-1
+  stop_proxies
+}
+
+deregister() { # node pod uid
+  printf '{"cniVersion":"1.0.0","name":"bench","type":"ztunnel","socketPath":"%s"}' "$RUN/node-$1/cni.sock" |
+    CNI_COMMAND=DEL CNI_CONTAINERID="sandbox-$3" CNI_NETNS="/var/run/netns/$P-$2" CNI_IFNAME=eth0 \
+    CNI_ARGS="K8S_POD_NAMESPACE=bench;K8S_POD_NAME=$2;K8S_POD_UID=$3" "$BIN" cni >/dev/null ||
+    echo "deregistering $2 from the daemon on node-$1 failed"
+}
+
 register() { # node pod uid ip
   printf '{"cniVersion":"1.0.0","name":"bench","type":"ztunnel","socketPath":"%s","prevResult":{"cniVersion":"1.0.0","ips":[{"address":"%s/24"}]}}' \
       "$RUN/node-$1/cni.sock" "$4" |
