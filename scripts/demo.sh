@@ -12,6 +12,8 @@ BIN=src/Ztunnel/bin/Release/net10.0/ztunnel
 APP="/usr/bin/python3 $PWD/scripts/demo/app.py"
 MARKER="ZTUNNEL-DEMO-PLAINTEXT-MARKER"
 PIDS=()
+# shellcheck source=scripts/lib/topology.sh
+source scripts/lib/topology.sh
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -36,24 +38,7 @@ say "Building"
 dotnet build src/Ztunnel -c Release -nologo -clp:ErrorsOnly -v:q >/dev/null
 
 say "Creating the topology: node-a (10.10.1.0/24) <-> node-b (10.10.2.0/24)"
-ip netns add "$P-node-a"; ip netns add "$P-node-b"
-ip link add "$P-ab" netns "$P-node-a" type veth peer name "$P-ba" netns "$P-node-b"
-ip -n "$P-node-a" addr add 10.10.0.1/24 dev "$P-ab"; ip -n "$P-node-b" addr add 10.10.0.2/24 dev "$P-ba"
-for node in a b; do
-  ns="$P-node-$node"; subnet=$([ $node = a ] && echo 1 || echo 2); other=$([ $node = a ] && echo 2 || echo 1)
-  ip -n "$ns" link set lo up; ip -n "$ns" link set "$P-$node$([ $node = a ] && echo b || echo a)" up
-  ip -n "$ns" link add br0 type bridge; ip -n "$ns" addr add "10.10.$subnet.1/24" dev br0; ip -n "$ns" link set br0 up
-  ip -n "$ns" route add "10.10.$other.0/24" via "10.10.0.$other"
-  ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
-done
-add_pod() { # node name ip
-  local node=$1 name=$2 ip=$3 gw=${3%.*}.1
-  ip netns add "$P-$name"
-  ip link add "$P-$name" netns "$P-node-$node" type veth peer name eth0 netns "$P-$name"
-  ip -n "$P-node-$node" link set "$P-$name" master br0 up
-  ip -n "$P-$name" link set lo up; ip -n "$P-$name" addr add "$ip/24" dev eth0; ip -n "$P-$name" link set eth0 up
-  ip -n "$P-$name" route add default via "$gw"
-}
+create_nodes
 add_pod a sleep 10.10.1.10; add_pod a intruder 10.10.1.11; add_pod a echo-a 10.10.1.20
 add_pod b echo-b 10.10.2.20; add_pod b legacy 10.10.2.30
 ip netns list | grep "^$P-" | awk '{print "  " $1}'
