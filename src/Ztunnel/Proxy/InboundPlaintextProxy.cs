@@ -57,7 +57,14 @@ internal sealed class InboundPlaintextProxy
         {
             app = await PodSockets.ConnectAsync(_context, pod, destination, source.Address, stopping);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // The pod is being removed while we connected: nothing to report, but the client must not
+            // be left to the finalizer (this runs on a fire-and-forget task).
+            client.Reset();
+            return;
+        }
+        catch (Exception ex)
         {
             ProxyLog.InboundFailed(_logger, pod, source, destination, ex.Message);
             _context.Observer.Failed(description, ConnectionFailure.ConnectFailed, ex.Message, policy: null);

@@ -69,7 +69,14 @@ internal sealed class OutboundProxy
                 ? await _tunnels.OpenAsync(pod, workload.GetIdentity(_context.TrustDomain), target, source, stopping)
                 : new SocketTunnelStream(await PodSockets.ConnectAsync(_context, pod, target, sourceAddress: null, stopping));
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // The pod is being removed while we connected: nothing to report, but the client must not
+            // be left to the finalizer (this runs on a fire-and-forget task).
+            client.Reset();
+            return;
+        }
+        catch (Exception ex)
         {
             ProxyLog.OutboundFailed(_logger, pod, source, target, ex.Message);
             _context.Observer.Failed(description, ConnectionFailure.ConnectFailed, ex.Message, policy: null);

@@ -108,7 +108,13 @@ public sealed partial class PodRegistry : IAsyncDisposable
             {
                 await _lifecycle.StartAsync(pod, cancellationToken);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (OperationCanceledException)
+            {
+                // Never leave a pod pending: readiness would wait for it forever.
+                Set(new PodStatus(pod, PodState.Failed, "setup was cancelled"));
+                throw;
+            }
+            catch (Exception ex)
             {
                 LogPodFailed(pod, ex.Message);
                 return Set(new PodStatus(pod, PodState.Failed, ex.Message));

@@ -88,7 +88,7 @@ public sealed class RegistrationApi : IAsyncDisposable
             }
             else if (HttpMethods.IsDelete(method))
             {
-                bool removed = await _registry.RemoveAsync(uid, aborted);
+                bool removed = await _registry.RemoveAsync(uid, CancellationToken.None);
                 context.Response.StatusCode = removed ? StatusCodes.Status200OK : StatusCodes.Status404NotFound;
             }
             else
@@ -125,7 +125,9 @@ public sealed class RegistrationApi : IAsyncDisposable
             await WriteErrorAsync(context, StatusCodes.Status400BadRequest, invalid);
             return;
         }
-        PodStatus status = await _registry.AddAsync(pod!, aborted);
+        // Setup runs to the end even if the caller hangs up (a CNI plugin timing out): a half-applied
+        // netns is worse than a finished one, and the runtime's retry of ADD is idempotent.
+        PodStatus status = await _registry.AddAsync(pod!, CancellationToken.None);
         int code = status.State == PodState.Ready ? StatusCodes.Status200OK : StatusCodes.Status500InternalServerError;
         await WriteAsync(context, code, status, RegistrationJsonContext.Readable.PodStatus);
     }
