@@ -8,85 +8,53 @@ namespace Ztunnel.E2E.Capture;
 /// What the in-pod rules do to real connections: a node netns and a pod netns joined by a veth, our rules
 /// installed in the pod, and the daemon's three listeners opened there through <see cref="NetnsRunner"/>.
 /// </summary>
-public sealed class PodCaptureTests : IAsyncLifetime
+public sealed class PodCaptureTests : CapturedPodTests
 {
-    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(30);
-
-    private readonly NetnsRunner _runner = new();
-    private readonly List<Socket> _sockets = [];
-    private TestTopology? _topology;
-    private TestNamespace _pod = null!;
-    private TestNamespace _node = null!;
-    private Socket _outbound = null!;
-    private Socket _inbound = null!;
     private Socket _hbone = null!;
 
-    public async Task InitializeAsync()
-    {
-        try
-        {
-            _topology = await TestTopology.CreateAsync("cap");
-            _pod = _topology.Pods[0];
-            _node = _topology.Node;
-            await new PodRules().ApplyAsync(_pod.Path, ipv6: false, CancellationToken.None);
-            // REDIRECT of locally generated connections rewrites the destination to 127.0.0.1.
-            _outbound = Track(await _runner.CreateListenerAsync(_pod.Path, new IPEndPoint(IPAddress.Loopback, InpodConfig.OutboundPort), transparent: false, InpodConfig.DaemonMark));
-            _inbound = Track(await _runner.CreateListenerAsync(_pod.Path, new IPEndPoint(IPAddress.Any, InpodConfig.InboundPlaintextPort), transparent: true, InpodConfig.DaemonMark));
-            _hbone = Track(await _runner.CreateListenerAsync(_pod.Path, new IPEndPoint(_pod.Address, InpodConfig.InboundHbonePort), transparent: false, InpodConfig.DaemonMark));
-        }
-        catch
-        {
-            await DisposeAsync();
-            throw;
-        }
-    }
+    protected override bool Ipv6 => false;
 
-    public Task DisposeAsync()
-    {
-        foreach (Socket socket in _sockets)
-        {
-            socket.Dispose();
-        }
-        _runner.Dispose();
-        _topology?.Dispose();
-        return Task.CompletedTask;
-    }
+    // REDIRECT of locally generated connections rewrites the destination to 127.0.0.1.
+    protected override (IPAddress Outbound, IPAddress Inbound) ListenAddresses => (IPAddress.Loopback, IPAddress.Any);
+
+    protected override async Task OpenMoreListenersAsync() =>
+        _hbone = Track(await Runner.CreateListenerAsync(Pod.Path, new IPEndPoint(Pod.Address, InpodConfig.InboundHbonePort), transparent: false, InpodConfig.DaemonMark));
 
     [Fact]
     public async Task Outbound_AppConnection_LandsOn15001_WithOriginalDestination()
     {
-        var destination = new IPEndPoint(_node.Address, 80); // nothing listens there: only capture can answer
-        await using var app = PythonPeer.StartClient(_pod, destination, "hello");
+        var destination = new IPEndPoint(Node.Address, 80); // nothing listens there: only capture can answer
+        await using var app = PythonPeer.StartClient(Pod, destination, "hello");
 
-        using Socket captured = await _outbound.AcceptAsync().WaitAsync(Guard);
+        using Socket captured = await Outbound.AcceptAsync().WaitAsync(Guard);
 
         SocketOptions.GetOriginalDestination(captured).ShouldBe(destination);
-        ((IPEndPoint)captured.RemoteEndPoint!).Address.ShouldBe(_pod.Address);
+        ((IPEndPoint)captured.RemoteEndPoint!).Address.ShouldBe(Pod.Address);
         (await SocketText.ReadLineAsync(captured)).ShouldBe("hello");
         await SocketText.WriteLineAsync(captured, "world");
-        (await app.ReadLineAsync()).ShouldBe($"local {_pod.Address}");
+        (await app.ReadLineAsync()).ShouldBe($"local {Pod.Address}");
         (await app.ReadLineAsync()).ShouldBe("got world");
     }
 
     [Fact]
     public async Task Outbound_MarkedSocket_ReachesRealDestination_UnmarkedIsCaptured()
     {
-        var destination = new IPEndPoint(_node.Address, 80);
-        using Socket server = Track(await _runner.CreateListenerAsync(_node.Path, destination, transparent: false, mark: 0));
+        var destination = new IPEndPoint(Node.Address, 80);
+        using Socket server = Track(await Runner.CreateListenerAsync(Node.Path, destination, transparent: false, mark: 0));
 
-        using Socket marked = await _runner.CreateConnectingSocketAsync(_pod.Path, AddressFamily.InterNetwork, InpodConfig.DaemonMark, null);
+        using Socket marked = await Runner.CreateConnectingSocketAsync(Pod.Path, AddressFamily.InterNetwork, InpodConfig.DaemonMark, null);
         await marked.ConnectAsync(destination).WaitAsync(Guard);
         using Socket atServer = await server.AcceptAsync().WaitAsync(Guard);
-        ((IPEndPoint)atServer.RemoteEndPoint!).Address.ShouldBe(_pod.Address);
+        ((IPEndPoint)atServer.RemoteEndPoint!).Address.ShouldBe(Pod.Address);
         // Both directions: the server's replies come back into the pod past the inbound TPROXY rule.
         await SocketText.WriteLineAsync(marked, "to-server");
         (await SocketText.ReadLineAsync(atServer)).ShouldBe("to-server");
         await SocketText.WriteLineAsync(atServer, "to-pod");
         (await SocketText.ReadLineAsync(marked)).ShouldBe("to-pod");
 
-        using Socket unmarked = await _runner.CreateConnectingSocketAsync(_pod.Path, AddressFamily.InterNetwork, mark: 0, null);
+        using Socket unmarked = await Runner.CreateConnectingSocketAsync(Pod.Path, AddressFamily.InterNetwork, mark: 0, null);
         await unmarked.ConnectAsync(destination).WaitAsync(Guard);
-        using Socket captured = await _outbound.AcceptAsync().WaitAsync(Guard);
+        using Socket captured = await Outbound.AcceptAsync().WaitAsync(Guard);
         SocketOptions.GetOriginalDestination(captured).ShouldBe(destination);
         server.Poll(0, SelectMode.SelectRead).ShouldBeFalse("the unmarked connection must not reach the server");
     }
@@ -94,30 +62,30 @@ public sealed class PodCaptureTests : IAsyncLifetime
     [Fact]
     public async Task Outbound_LoopbackAndOwnPodIp_AreNotCaptured()
     {
-        using Socket app = Track(await _runner.CreateListenerAsync(_pod.Path, new IPEndPoint(IPAddress.Any, 8080), transparent: false, mark: 0));
+        using Socket app = Track(await Runner.CreateListenerAsync(Pod.Path, new IPEndPoint(IPAddress.Any, 8080), transparent: false, mark: 0));
 
-        foreach (IPAddress target in (IPAddress[])[IPAddress.Loopback, _pod.Address])
+        foreach (IPAddress target in (IPAddress[])[IPAddress.Loopback, Pod.Address])
         {
-            using Socket client = await _runner.CreateConnectingSocketAsync(_pod.Path, AddressFamily.InterNetwork, mark: 0, null);
+            using Socket client = await Runner.CreateConnectingSocketAsync(Pod.Path, AddressFamily.InterNetwork, mark: 0, null);
             await client.ConnectAsync(new IPEndPoint(target, 8080)).WaitAsync(Guard);
             using Socket accepted = await app.AcceptAsync().WaitAsync(Guard);
             ((IPEndPoint)accepted.LocalEndPoint!).Address.ShouldBe(target);
         }
-        _outbound.Poll(0, SelectMode.SelectRead).ShouldBeFalse("nothing may land on 15001");
-        _inbound.Poll(0, SelectMode.SelectRead).ShouldBeFalse("nothing may land on 15006");
+        Outbound.Poll(0, SelectMode.SelectRead).ShouldBeFalse("nothing may land on 15001");
+        Inbound.Poll(0, SelectMode.SelectRead).ShouldBeFalse("nothing may land on 15006");
     }
 
     [Fact]
     public async Task Inbound_ToAppPort_LandsOn15006_WithOriginalDestinationAsLocalEndPoint()
     {
         // The app binds the pod IP itself: its listener must not let the first SYN bypass capture.
-        using Socket app = Track(await _runner.CreateListenerAsync(_pod.Path, new IPEndPoint(_pod.Address, 80), transparent: false, mark: 0));
-        using Socket client = await _runner.CreateConnectingSocketAsync(_node.Path, AddressFamily.InterNetwork, mark: 0, null);
+        using Socket app = Track(await Runner.CreateListenerAsync(Pod.Path, new IPEndPoint(Pod.Address, 80), transparent: false, mark: 0));
+        using Socket client = await Runner.CreateConnectingSocketAsync(Node.Path, AddressFamily.InterNetwork, mark: 0, null);
 
-        await client.ConnectAsync(new IPEndPoint(_pod.Address, 80)).WaitAsync(Guard);
-        using Socket captured = await _inbound.AcceptAsync().WaitAsync(Guard);
+        await client.ConnectAsync(new IPEndPoint(Pod.Address, 80)).WaitAsync(Guard);
+        using Socket captured = await Inbound.AcceptAsync().WaitAsync(Guard);
 
-        captured.LocalEndPoint.ShouldBe(new IPEndPoint(_pod.Address, 80));
+        captured.LocalEndPoint.ShouldBe(new IPEndPoint(Pod.Address, 80));
         captured.RemoteEndPoint.ShouldBe(client.LocalEndPoint);
         await SocketText.WriteLineAsync(client, "in");
         (await SocketText.ReadLineAsync(captured)).ShouldBe("in");
@@ -129,40 +97,34 @@ public sealed class PodCaptureTests : IAsyncLifetime
     [Fact]
     public async Task Inbound_ToPort15008_ReachesHboneListenerDirectly()
     {
-        using Socket client = await _runner.CreateConnectingSocketAsync(_node.Path, AddressFamily.InterNetwork, mark: 0, null);
+        using Socket client = await Runner.CreateConnectingSocketAsync(Node.Path, AddressFamily.InterNetwork, mark: 0, null);
 
-        await client.ConnectAsync(new IPEndPoint(_pod.Address, InpodConfig.InboundHbonePort)).WaitAsync(Guard);
+        await client.ConnectAsync(new IPEndPoint(Pod.Address, InpodConfig.InboundHbonePort)).WaitAsync(Guard);
         using Socket accepted = await _hbone.AcceptAsync().WaitAsync(Guard);
 
         accepted.RemoteEndPoint.ShouldBe(client.LocalEndPoint);
-        _inbound.Poll(0, SelectMode.SelectRead).ShouldBeFalse("15008 must not be diverted to 15006");
+        Inbound.Poll(0, SelectMode.SelectRead).ShouldBeFalse("15008 must not be diverted to 15006");
     }
 
     [Fact]
     public async Task Inbound_TransparentConnectToApp_AppSeesClientIp_AndDataFlowsBothWays()
     {
-        await using var app = await PythonPeer.StartServerAsync(_pod, _pod.Address, 80);
-        await using var client = PythonPeer.StartClient(_node, new IPEndPoint(_pod.Address, 80), "ping");
+        await using var app = await PythonPeer.StartServerAsync(Pod, Pod.Address, 80);
+        await using var client = PythonPeer.StartClient(Node, new IPEndPoint(Pod.Address, 80), "ping");
 
         // What the inbound plaintext proxy does: accept the diverted connection, connect to the app from
         // the client's IP, relay.
-        using Socket downstream = await _inbound.AcceptAsync().WaitAsync(Guard);
+        using Socket downstream = await Inbound.AcceptAsync().WaitAsync(Guard);
         var original = (IPEndPoint)downstream.LocalEndPoint!;
         var clientEndPoint = (IPEndPoint)downstream.RemoteEndPoint!;
-        using Socket upstream = await _runner.CreateConnectingSocketAsync(_pod.Path, AddressFamily.InterNetwork, InpodConfig.DaemonMark, clientEndPoint);
+        using Socket upstream = await Runner.CreateConnectingSocketAsync(Pod.Path, AddressFamily.InterNetwork, InpodConfig.DaemonMark, clientEndPoint);
         await upstream.ConnectAsync(original).WaitAsync(Guard);
 
-        (await app.ReadLineAsync()).ShouldBe($"peer {_node.Address}");
-        ((IPEndPoint)upstream.LocalEndPoint!).Address.ShouldBe(_node.Address);
+        (await app.ReadLineAsync()).ShouldBe($"peer {Node.Address}");
+        ((IPEndPoint)upstream.LocalEndPoint!).Address.ShouldBe(Node.Address);
         await SocketText.WriteLineAsync(upstream, await SocketText.ReadLineAsync(downstream));
         await SocketText.WriteLineAsync(downstream, await SocketText.ReadLineAsync(upstream));
-        (await client.ReadLineAsync()).ShouldBe($"local {_node.Address}");
+        (await client.ReadLineAsync()).ShouldBe($"local {Node.Address}");
         (await client.ReadLineAsync()).ShouldBe("got echo:ping");
-    }
-
-    private Socket Track(Socket socket)
-    {
-        _sockets.Add(socket);
-        return socket;
     }
 }
