@@ -102,8 +102,8 @@ internal sealed partial class ZtunnelDaemon
         RegistrationApi api;
         try
         {
-            await telemetry.StartAsync(registry, certificates, shutdown.Trigger, () => shutdown.Task.IsCompleted, cancellationToken);
-            api = await RegistrationApi.StartAsync(settings.RegistrationSocket, registry, loggers, cancellationToken);
+            telemetry.Start(registry, certificates, shutdown.Trigger, () => shutdown.Task.IsCompleted);
+            api = RegistrationApi.Start(settings.RegistrationSocket, registry, loggers);
         }
         catch (IOException ex)
         {

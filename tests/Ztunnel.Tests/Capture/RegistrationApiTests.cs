@@ -13,11 +13,12 @@ public sealed class RegistrationApiTests : IAsyncLifetime
     private RegistrationApi _api = null!;
     private RegistrationClient _client = null!;
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync()
     {
         _registry = new PodRegistry(_lifecycle, NullLogger<PodRegistry>.Instance);
-        _api = await RegistrationApi.StartAsync(Path.Combine(_dir, "run", "cni.sock"), _registry, NullLoggerFactory.Instance, CancellationToken.None);
+        _api = RegistrationApi.Start(Path.Combine(_dir, "run", "cni.sock"), _registry, NullLoggerFactory.Instance);
         _client = new RegistrationClient(_api.SocketPath);
+        return Task.CompletedTask;
     }
 
     public async Task DisposeAsync()
