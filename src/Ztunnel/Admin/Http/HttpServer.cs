@@ -18,6 +18,9 @@ internal sealed class HttpServer : IAsyncDisposable
     private static readonly byte[] TooManyConnections =
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n"u8.ToArray();
 
+    private const int SolSocket = 1;
+    private const int SoReuseAddr = 2;
+
     private readonly Socket _listener;
     private readonly HashSet<HttpConnection> _connections = [];
     private readonly CancellationTokenSource _stopAccepting = new();
@@ -74,8 +77,9 @@ internal sealed class HttpServer : IAsyncDisposable
         {
             if (address is IPEndPoint ip)
             {
-                // A restarted daemon binds again while the old connections sit in TIME_WAIT (Linux: no port sharing).
-                listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                // A restarted daemon binds again while the old connections sit in TIME_WAIT. Raw SO_REUSEADDR: .NET's
+                // ReuseAddress also sets SO_REUSEPORT, which would let a second daemon share the port silently.
+                listener.SetRawSocketOption(SolSocket, SoReuseAddr, [1, 0, 0, 0]);
                 if (ip.Address.Equals(IPAddress.IPv6Any))
                 {
                     listener.DualMode = true;
