@@ -29,6 +29,7 @@ internal sealed class AdminFixture : IAsyncDisposable
     public HttpClient Admin { get; private set; } = null!;
     public HttpClient MetricsClient { get; private set; } = null!;
     public HttpClient Readiness { get; private set; } = null!;
+    public HttpServer MetricsServer => _servers[1];
 
     public static Task<AdminFixture> StartAsync(IReadOnlyList<ConfigDump.CertificateEntry>? certificates = null)
     {
