@@ -83,6 +83,10 @@ internal sealed partial class HttpConnection : IThreadPoolWorkItem, IDisposable
         {
             dropped = ex.Message;
         }
+        catch (Exception ex)
+        {
+            HttpLog.ConnectionFailed(_server.Logger, ex, _server.Name);
+        }
         finally
         {
             Interlocked.Exchange(ref _state, Closed);

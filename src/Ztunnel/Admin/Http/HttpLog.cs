@@ -23,6 +23,9 @@ internal static partial class HttpLog
     [LoggerMessage(EventId = 125, Level = LogLevel.Warning, Message = "{Server}: {Open} requests still running at the stop deadline; their connections are closed")]
     public static partial void Aborted(ILogger logger, string server, int open);
 
+    [LoggerMessage(EventId = 127, Level = LogLevel.Error, Message = "{Server}: a connection failed unexpectedly; it is closed")]
+    public static partial void ConnectionFailed(ILogger logger, Exception exception, string server);
+
     [LoggerMessage(EventId = 126, Level = LogLevel.Warning, Message = "{Server}: accepting a connection failed: {Reason}")]
     public static partial void AcceptFailed(ILogger logger, string server, string reason);
 }

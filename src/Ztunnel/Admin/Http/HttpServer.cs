@@ -114,16 +114,13 @@ internal sealed class HttpServer : IAsyncDisposable
         await _stopAccepting.CancelAsync();
         _listener.Dispose();
         await _acceptLoop;
-        Task[] closing;
-        lock (_connections)
+        // Closing a connection can run its end inline, which removes it from the set: work on a copy.
+        HttpConnection[] open = Snapshot();
+        var closing = new Task[open.Length];
+        for (int i = 0; i < open.Length; i++)
         {
-            closing = new Task[_connections.Count];
-            int i = 0;
-            foreach (HttpConnection connection in _connections)
-            {
-                connection.CloseIfIdle();
-                closing[i++] = connection.Closing;
-            }
+            open[i].CloseIfIdle();
+            closing[i] = open[i].Closing;
         }
         try
         {
@@ -133,15 +130,20 @@ internal sealed class HttpServer : IAsyncDisposable
         {
             HttpLog.Aborted(Logger, Name, ConnectionCount);
             await _stopDeadline.CancelAsync();
-            lock (_connections)
+            foreach (HttpConnection connection in Snapshot())
             {
-                foreach (HttpConnection connection in _connections)
-                {
-                    connection.Abort();
-                }
+                connection.Abort();
             }
         }
         _stopped.TrySetResult();
+    }
+
+    private HttpConnection[] Snapshot()
+    {
+        lock (_connections)
+        {
+            return [.. _connections];
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -16,8 +16,6 @@ internal sealed class ResponseBuffer : IBufferWriter<byte>
 
     public int Length => _end - HeadRoom;
 
-    public ReadOnlySpan<byte> Written => _array is null ? default : _array.AsSpan(HeadRoom, Length);
-
     public void Advance(int count)
     {
         if (_array is null || count < 0 || _end + count > _array.Length)
