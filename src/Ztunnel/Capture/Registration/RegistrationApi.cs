@@ -47,6 +47,13 @@ public sealed class RegistrationApi : IAsyncDisposable
         return new RegistrationApi(server, socketPath);
     }
 
+    /// <summary>Stops taking requests; one running (a pod being set up) gets until <paramref name="drain"/> to answer.</summary>
+    public async Task StopAsync(TimeSpan drain)
+    {
+        await _server.StopAsync(drain);
+        File.Delete(SocketPath);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _server.DisposeAsync();
