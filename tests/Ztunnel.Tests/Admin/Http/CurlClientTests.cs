@@ -3,19 +3,9 @@ using System.Diagnostics;
 namespace Ztunnel.Tests.Admin.Http;
 
 /// <summary>curl, an independent HTTP/1.1 client, against the server: keep-alive, HTTP/1.0, HEAD, 100-continue.</summary>
-public sealed class CurlClientTests : IAsyncLifetime
+public sealed class CurlClientTests : EchoServerTests
 {
-    private EchoServer _echo = null!;
-
-    private string Url => $"http://{_echo.Server.LocalEndPoint}";
-
-    public Task InitializeAsync()
-    {
-        _echo = EchoServer.Start();
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync() => await _echo.DisposeAsync();
+    private string Url => $"http://{Echo.Server.LocalEndPoint}";
 
     [Fact]
     public async Task TwoUrls_ShareOneConnection()

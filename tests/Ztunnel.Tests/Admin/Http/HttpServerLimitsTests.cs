@@ -3,18 +3,8 @@ using Ztunnel.Admin.Http;
 namespace Ztunnel.Tests.Admin.Http;
 
 /// <summary>Hostile and malformed input on raw sockets: each is answered with its status and the connection closed.</summary>
-public sealed class HttpServerLimitsTests : IAsyncLifetime
+public sealed class HttpServerLimitsTests : EchoServerTests
 {
-    private EchoServer _echo = null!;
-
-    public Task InitializeAsync()
-    {
-        _echo = EchoServer.Start();
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync() => await _echo.DisposeAsync();
-
     [Theory]
     [InlineData("GARBAGE\r\n\r\n", 400, "malformed request line")]
     [InlineData("GET /\r\n\r\n", 400, "malformed request line")]
@@ -40,7 +30,7 @@ public sealed class HttpServerLimitsTests : IAsyncLifetime
     [InlineData("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505, "HTTP/2.0 is not supported")]
     public async Task BadRequest_IsAnsweredWithItsReason_AndClosed(string request, int status, string reason)
     {
-        using RawHttpConnection client = await _echo.ConnectAsync();
+        using RawHttpConnection client = await Echo.ConnectAsync();
         await client.SendAsync(request);
 
         RawResponse response = await client.ReadResponseAsync();
@@ -54,7 +44,7 @@ public sealed class HttpServerLimitsTests : IAsyncLifetime
     [Fact]
     public async Task HeadOverTheLimit_Is431()
     {
-        using RawHttpConnection client = await _echo.ConnectAsync();
+        using RawHttpConnection client = await Echo.ConnectAsync();
         await client.SendAsync("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + new string('a', 9000) + "\r\n\r\n");
 
         RawResponse response = await client.ReadResponseAsync();
@@ -67,7 +57,7 @@ public sealed class HttpServerLimitsTests : IAsyncLifetime
     [Fact]
     public async Task EndlessHeadWithoutItsBlankLine_Is431()
     {
-        using RawHttpConnection client = await _echo.ConnectAsync();
+        using RawHttpConnection client = await Echo.ConnectAsync();
         await client.SendAsync("GET / HTTP/1.1\r\n");
         for (int i = 0; i < 200; i++)
         {
@@ -81,7 +71,7 @@ public sealed class HttpServerLimitsTests : IAsyncLifetime
     public async Task TooManyHeaderFields_Is431()
     {
         string fields = string.Concat(Enumerable.Range(0, 70).Select(i => $"X-{i}: v\r\n"));
-        using RawHttpConnection client = await _echo.ConnectAsync();
+        using RawHttpConnection client = await Echo.ConnectAsync();
         await client.SendAsync($"GET / HTTP/1.1\r\nHost: x\r\n{fields}\r\n");
 
         RawResponse response = await client.ReadResponseAsync();
@@ -93,7 +83,7 @@ public sealed class HttpServerLimitsTests : IAsyncLifetime
     [Fact]
     public async Task BodyAtTheLimit_IsAccepted()
     {
-        using RawHttpConnection client = await _echo.ConnectAsync();
+        using RawHttpConnection client = await Echo.ConnectAsync();
         await client.SendAsync($"POST /max HTTP/1.1\r\nHost: x\r\nContent-Length: 65536\r\n\r\n{new string('b', 65536)}");
 
         RawResponse response = await client.ReadResponseAsync();
@@ -105,7 +95,7 @@ public sealed class HttpServerLimitsTests : IAsyncLifetime
     [Fact]
     public async Task OversizedBodyWithExpectContinue_Is413_WithoutWaitingForTheBody()
     {
-        using RawHttpConnection client = await _echo.ConnectAsync();
+        using RawHttpConnection client = await Echo.ConnectAsync();
         await client.SendAsync("POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1000000\r\n\r\n");
 
         (await client.ReadResponseAsync()).Status.ShouldBe(413);
@@ -115,7 +105,7 @@ public sealed class HttpServerLimitsTests : IAsyncLifetime
     public async Task OversizedBodySentAnyway_StillGetsTheAnswer()
     {
         // The server half-closes and drains, so the client's unread bytes do not turn into a reset that eats the 413.
-        using RawHttpConnection client = await _echo.ConnectAsync();
+        using RawHttpConnection client = await Echo.ConnectAsync();
         await client.SendAsync("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + new string('z', 100_000));
 
         (await client.ReadResponseAsync()).Status.ShouldBe(413);
@@ -124,11 +114,11 @@ public sealed class HttpServerLimitsTests : IAsyncLifetime
     [Fact]
     public async Task ClientHangingUpMidBody_LeavesTheServerServing()
     {
-        using (RawHttpConnection client = await _echo.ConnectAsync())
+        using (RawHttpConnection client = await Echo.ConnectAsync())
         {
             await client.SendAsync("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-part");
         }
-        using RawHttpConnection next = await _echo.ConnectAsync();
+        using RawHttpConnection next = await Echo.ConnectAsync();
         await next.SendAsync("GET /still HTTP/1.1\r\nHost: x\r\n\r\n");
         (await next.ReadResponseAsync()).Status.ShouldBe(200);
     }
@@ -141,11 +131,11 @@ public sealed class HttpServerLimitsTests : IAsyncLifetime
         {
             byte[] junk = new byte[random.Next(1, 3000)];
             random.NextBytes(junk);
-            using RawHttpConnection client = await _echo.ConnectAsync();
+            using RawHttpConnection client = await Echo.ConnectAsync();
             await client.SendAsync([.. junk, .. "\r\n\r\n"u8.ToArray()]);
             (await client.ReadResponseAsync()).Status.ShouldBeOneOf(400, 431, 505);
         }
-        using RawHttpConnection good = await _echo.ConnectAsync();
+        using RawHttpConnection good = await Echo.ConnectAsync();
         await good.SendAsync("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         (await good.ReadResponseAsync()).Status.ShouldBe(200);
     }

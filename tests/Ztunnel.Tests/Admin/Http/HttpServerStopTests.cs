@@ -26,9 +26,7 @@ public sealed class HttpServerStopTests
     public async Task Stop_LetsARunningRequestFinish_AndItsAnswerSaysClose()
     {
         await using EchoServer echo = EchoServer.Start();
-        using RawHttpConnection busy = await echo.ConnectAsync();
-        await busy.SendAsync("GET /gate HTTP/1.1\r\nHost: x\r\n\r\n");
-        await echo.AtGate.WaitAsync(Guard);
+        using RawHttpConnection busy = await RequestInFlightAsync(echo);
 
         Task stopping = echo.Server.StopAsync(Guard);
         stopping.IsCompleted.ShouldBeFalse();
@@ -45,12 +43,19 @@ public sealed class HttpServerStopTests
     public async Task Stop_AtTheDeadline_ClosesRequestsStillRunning()
     {
         await using EchoServer echo = EchoServer.Start();
-        using RawHttpConnection stuck = await echo.ConnectAsync();
-        await stuck.SendAsync("GET /gate HTTP/1.1\r\nHost: x\r\n\r\n");
-        await echo.AtGate.WaitAsync(Guard);
+        using RawHttpConnection stuck = await RequestInFlightAsync(echo);
 
         await echo.Server.StopAsync(TimeSpan.FromMilliseconds(100)).WaitAsync(Guard);
 
         (await stuck.IsClosedByServerAsync()).ShouldBeTrue();
+    }
+
+    /// <summary>A connection whose request waits in the handler until the gate opens.</summary>
+    private static async Task<RawHttpConnection> RequestInFlightAsync(EchoServer echo)
+    {
+        RawHttpConnection client = await echo.ConnectAsync();
+        await client.SendAsync("GET /gate HTTP/1.1\r\nHost: x\r\n\r\n");
+        await echo.AtGate.WaitAsync(Guard);
+        return client;
     }
 }

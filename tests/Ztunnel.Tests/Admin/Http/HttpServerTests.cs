@@ -4,22 +4,12 @@ using Ztunnel.Admin.Http;
 
 namespace Ztunnel.Tests.Admin.Http;
 
-public sealed class HttpServerTests : IAsyncLifetime
+public sealed class HttpServerTests : EchoServerTests
 {
-    private EchoServer _echo = null!;
-
-    public Task InitializeAsync()
-    {
-        _echo = EchoServer.Start();
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync() => await _echo.DisposeAsync();
-
     [Fact]
     public async Task KeepAlive_ServesManyRequestsOnOneConnection_WithContentLength()
     {
-        using RawHttpConnection client = await _echo.ConnectAsync();
+        using RawHttpConnection client = await Echo.ConnectAsync();
         for (int i = 0; i < 3; i++)
         {
             await client.SendAsync($"GET /n{i} HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -35,18 +25,18 @@ public sealed class HttpServerTests : IAsyncLifetime
     [Fact]
     public async Task HttpClient_ReusesItsConnection()
     {
-        using var http = new HttpClient { BaseAddress = new Uri($"http://{_echo.Server.LocalEndPoint}") };
+        using var http = new HttpClient { BaseAddress = new Uri($"http://{Echo.Server.LocalEndPoint}") };
         for (int i = 0; i < 5; i++)
         {
             (await http.GetStringAsync("/x?level=info")).ShouldContain("level=info");
         }
-        _echo.Server.ConnectionCount.ShouldBe(1);
+        Echo.Server.ConnectionCount.ShouldBe(1);
     }
 
     [Fact]
     public async Task PipelinedRequests_AreAnsweredInOrder()
     {
-        using RawHttpConnection client = await _echo.ConnectAsync();
+        using RawHttpConnection client = await Echo.ConnectAsync();
         await client.SendAsync("GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /c HTTP/1.1\r\nHost: x\r\n\r\n");
 
         (await client.ReadResponseAsync()).Body.ShouldStartWith("GET /a ");
@@ -57,7 +47,7 @@ public sealed class HttpServerTests : IAsyncLifetime
     [Fact]
     public async Task Http10_IsAnsweredAndClosed_UnlessItAsksForKeepAlive()
     {
-        using (RawHttpConnection client = await _echo.ConnectAsync())
+        using (RawHttpConnection client = await Echo.ConnectAsync())
         {
             await client.SendAsync("GET /old HTTP/1.0\r\n\r\n");
             RawResponse response = await client.ReadResponseAsync();
@@ -65,7 +55,7 @@ public sealed class HttpServerTests : IAsyncLifetime
             response.Header("Connection").ShouldBe("close");
             (await client.IsClosedByServerAsync()).ShouldBeTrue();
         }
-        using (RawHttpConnection client = await _echo.ConnectAsync())
+        using (RawHttpConnection client = await Echo.ConnectAsync())
         {
             await client.SendAsync("GET /one HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
             (await client.ReadResponseAsync()).Header("Connection").ShouldBe("keep-alive");
@@ -77,7 +67,7 @@ public sealed class HttpServerTests : IAsyncLifetime
     [Fact]
     public async Task ConnectionClose_IsHonoured()
     {
-        using RawHttpConnection client = await _echo.ConnectAsync();
+        using RawHttpConnection client = await Echo.ConnectAsync();
         await client.SendAsync("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
 
         (await client.ReadResponseAsync()).Header("Connection").ShouldBe("close");
@@ -87,7 +77,7 @@ public sealed class HttpServerTests : IAsyncLifetime
     [Fact]
     public async Task Head_SendsTheHeadOfTheGetAnswer_WithoutItsBody()
     {
-        using RawHttpConnection client = await _echo.ConnectAsync();
+        using RawHttpConnection client = await Echo.ConnectAsync();
         await client.SendAsync("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
         RawResponse get = await client.ReadResponseAsync();
 
@@ -104,7 +94,7 @@ public sealed class HttpServerTests : IAsyncLifetime
     [Fact]
     public async Task Query_IsParsedAndDecoded_HeadersAreCaseInsensitive()
     {
-        using RawHttpConnection client = await _echo.ConnectAsync();
+        using RawHttpConnection client = await Echo.ConnectAsync();
         await client.SendAsync("POST /logging?x=1&level=de%62ug+now&level=second HTTP/1.1\r\nHost: x\r\nx-TEST:  spaced value \r\nContent-Length: 0\r\n\r\n");
 
         string body = (await client.ReadResponseAsync()).Body;
@@ -115,7 +105,7 @@ public sealed class HttpServerTests : IAsyncLifetime
     [Fact]
     public async Task AbsoluteFormTarget_AndLeadingEmptyLines_AreAccepted()
     {
-        using RawHttpConnection client = await _echo.ConnectAsync();
+        using RawHttpConnection client = await Echo.ConnectAsync();
         await client.SendAsync("\r\n\r\nGET http://127.0.0.1:15000/config_dump?level=info HTTP/1.1\r\nHost: x\r\n\r\n");
 
         (await client.ReadResponseAsync()).Body.ShouldStartWith("GET /config_dump query=level=info");
@@ -124,7 +114,7 @@ public sealed class HttpServerTests : IAsyncLifetime
     [Fact]
     public async Task ExpectContinue_Gets100_ThenTheAnswer()
     {
-        using RawHttpConnection client = await _echo.ConnectAsync();
+        using RawHttpConnection client = await Echo.ConnectAsync();
         await client.SendAsync("POST /v1/pods HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
 
         (await client.ReadResponseAsync()).Status.ShouldBe(100);
@@ -135,7 +125,7 @@ public sealed class HttpServerTests : IAsyncLifetime
     [Fact]
     public async Task HandlerFailure_Is500_AndTheConnectionStaysUsable()
     {
-        using RawHttpConnection client = await _echo.ConnectAsync();
+        using RawHttpConnection client = await Echo.ConnectAsync();
         await client.SendAsync("GET /fail HTTP/1.1\r\nHost: x\r\n\r\n");
         RawResponse failed = await client.ReadResponseAsync();
 
@@ -149,9 +139,9 @@ public sealed class HttpServerTests : IAsyncLifetime
     public void Start_OnAPortInUse_IsIOExceptionNamingTheEndpoint()
     {
         var ex = Should.Throw<IOException>(() =>
-            HttpServer.Start("metrics", _echo.Server.LocalEndPoint, (_, _, _) => ValueTask.CompletedTask, NullLoggerFactory.Instance));
+            HttpServer.Start("metrics", Echo.Server.LocalEndPoint, (_, _, _) => ValueTask.CompletedTask, NullLoggerFactory.Instance));
 
-        ex.Message.ShouldContain($"cannot serve the metrics endpoint on {_echo.Server.LocalEndPoint}");
+        ex.Message.ShouldContain($"cannot serve the metrics endpoint on {Echo.Server.LocalEndPoint}");
     }
 
     [Fact]
