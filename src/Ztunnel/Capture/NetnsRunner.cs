@@ -104,10 +104,12 @@ internal sealed class NetnsRunner : IDisposable
 
     /// <summary>
     /// An unconnected TCP socket in the pod netns with SO_MARK <paramref name="mark"/> (0 = none). With a
-    /// <paramref name="transparentSource"/> it is IP_TRANSPARENT and bound to (that address, a port the
-    /// kernel picks), so the peer sees the original client's IP. The picked port is never the client's own
-    /// (<paramref name="transparentSource"/>'s port): that would give the new connection the same tuple as
-    /// the client's diverted one in the pod's conntrack table, and the two would share a connmark.
+    /// <paramref name="transparentSource"/> it is IP_TRANSPARENT and bound to that address, so the peer sees
+    /// the original client's IP. Given the client's port, the socket is bound now to a port the kernel
+    /// picks that is never the client's own: that would give the new connection the same tuple as the
+    /// client's diverted one in the pod's conntrack table, and the two would share a connmark. Given port 0,
+    /// the port is left to connect() (IP_BIND_ADDRESS_NO_PORT): cheap at any connection rate, where a bind
+    /// to port 0 scans the ephemeral range past every port still held in TIME_WAIT.
     /// The caller ConnectAsync's it from any thread.
     /// </summary>
     public Task<Socket> CreateConnectingSocketAsync(string netnsPath, AddressFamily family, uint mark, IPEndPoint? transparentSource) =>
@@ -135,6 +137,10 @@ internal sealed class NetnsRunner : IDisposable
             if (transparentSource is not null)
             {
                 SocketOptions.SetTransparent(socket);
+                if (transparentSource.Port == 0)
+                {
+                    SocketOptions.SetBindAddressNoPort(socket);
+                }
                 socket.Bind(new IPEndPoint(transparentSource.Address, 0));
             }
             return socket;
