@@ -58,7 +58,7 @@ internal sealed class NetnsRunner : IDisposable
     }
 
     /// <summary>
-    /// A listening TCP socket (backlog 1024) in the pod netns: SO_MARK <paramref name="mark"/> (0 = none)
+    /// A listening TCP socket (backlog 1024, TCP_NODELAY for what it accepts) in the pod netns: SO_MARK <paramref name="mark"/> (0 = none)
     /// and, when <paramref name="transparent"/>, IP_TRANSPARENT so it accepts TPROXY-diverted connections
     /// whose local endpoint is the original destination. A <c>[::]</c> bind is dual-stack: one listener
     /// takes IPv4 (as <c>::ffff:a.b.c.d</c>) and IPv6 connections. With <paramref name="freebind"/> the
@@ -89,6 +89,9 @@ internal sealed class NetnsRunner : IDisposable
                 }
                 // A restarted daemon re-binds while the old listener's connections sit in TIME_WAIT.
                 socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                // Accepted sockets inherit TCP_NODELAY from the listener: one setsockopt per listener instead
+                // of one per connection. A relay forwards what it read at once; Nagle would only delay it.
+                socket.NoDelay = true;
                 socket.Bind(bind);
                 socket.Listen(InpodConfig.ListenBacklog);
                 return socket;

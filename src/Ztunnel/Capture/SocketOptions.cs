@@ -68,9 +68,12 @@ internal static class SocketOptions
     /// </summary>
     public static IPEndPoint GetOriginalDestination(Socket socket)
     {
-        var local = socket.LocalEndPoint as IPEndPoint
-            ?? throw new CaptureException("SO_ORIGINAL_DST: the socket has no local IP endpoint (not bound or not IP)");
-        bool ipv4 = local.AddressFamily == AddressFamily.InterNetwork || local.Address.IsIPv4MappedToIPv6;
+        // The peer's family is the connection's (an IPv4 peer of a dual-stack listener is ::ffff:a.b.c.d on
+        // both ends). An accepted socket knows its peer from accept(), while its local endpoint would cost a
+        // getsockname() per connection.
+        var peer = socket.RemoteEndPoint as IPEndPoint
+            ?? throw new CaptureException("SO_ORIGINAL_DST: the socket has no local IP endpoint (not an accepted IP connection)");
+        bool ipv4 = peer.AddressFamily == AddressFamily.InterNetwork || peer.Address.IsIPv4MappedToIPv6;
         if (ipv4)
         {
             // struct sockaddr_in: family (host order), port (network order), 4 address bytes, padding.
