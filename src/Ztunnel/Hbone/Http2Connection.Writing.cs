@@ -7,7 +7,7 @@ namespace Ztunnel.Hbone;
 // never a network wait); the write loop drains the pipe to the transport. Frames queued while the loop
 // is busy go out together on its next pass (coalescing). DATA writers respect a high-water mark on the
 // queued bytes, so a slow network pushes back on them instead of growing the queue.
-public sealed partial class Http2ClientConnection
+public abstract partial class Http2Connection
 {
     /// <summary>Queued-but-unsent bytes above which DATA writers wait for the write loop.</summary>
     private const int OutputHighWater = 1024 * 1024;
@@ -22,43 +22,40 @@ public sealed partial class Http2ClientConnection
     private const int WriteBatchLimit = 256 * 1024;
 
     private readonly Pipe _outputPipe;
-    private readonly PipeWriter _output;
+    private protected readonly PipeWriter _output;
     private Task _writeLoop = Task.CompletedTask;
 
     /// <summary>Bytes flushed into the output pipe and not yet written to the transport (under _sync).</summary>
     private long _outputQueued;
 
     /// <summary>Streams whose writer waits for the output queue to drain (under _sync).</summary>
-    private readonly List<Http2ClientStream> _drainWaiters = [];
+    private readonly List<Http2Stream> _drainWaiters = [];
 
-    private void WritePrefaceLocked()
+    /// <summary>
+    /// The last-stream-id of our GOAWAY (RFC 9113 §6.8): the highest peer-initiated stream we processed or
+    /// may still process. A client accepts none (push is off): 0.
+    /// </summary>
+    private protected abstract int GoAwayLastStreamIdLocked { get; }
+
+    /// <summary>Our SETTINGS, then the connection window raise (it can only be raised by WINDOW_UPDATE, RFC 9113 §6.9.2).</summary>
+    private protected void WriteSettingsAndConnectionWindowLocked(ReadOnlySpan<Http2Setting> settings)
     {
-        _output.Write(Http2FrameWriter.ClientPreface);
-        ReadOnlySpan<Http2Setting> settings =
-        [
-            new(Http2SettingId.EnablePush, 0),
-            new(Http2SettingId.InitialWindowSize, HboneDefaults.StreamWindow),
-            new(Http2SettingId.MaxFrameSize, HboneDefaults.MaxFrameSize),
-            new(Http2SettingId.MaxHeaderListSize, HboneDefaults.MaxHeaderListSize),
-        ];
         Http2FrameWriter.WriteSettings(_output, settings);
-        // The connection window can only be raised by WINDOW_UPDATE (RFC 9113 §6.9.2), not by SETTINGS.
         Http2FrameWriter.WriteWindowUpdate(_output, 0, HboneDefaults.ConnectionWindow - 65535);
         _connectionReceiveWindow = HboneDefaults.ConnectionWindow;
     }
 
-    private void WriteGoAwayLocked(Http2ErrorCode code, ReadOnlySpan<byte> debugData)
+    private protected void WriteGoAwayLocked(Http2ErrorCode code, ReadOnlySpan<byte> debugData)
     {
         if (_closed)
         {
             return;
         }
-        // We never accept peer-initiated streams (push is off), so the last processed stream id is 0.
-        Http2FrameWriter.WriteGoAway(_output, 0, code, debugData);
+        Http2FrameWriter.WriteGoAway(_output, GoAwayLastStreamIdLocked, code, debugData);
         _goAwaySent = true;
     }
 
-    private void WriteRstStreamLocked(int streamId, Http2ErrorCode code)
+    private protected void WriteRstStreamLocked(int streamId, Http2ErrorCode code)
     {
         if (!_closed)
         {
@@ -67,7 +64,7 @@ public sealed partial class Http2ClientConnection
     }
 
     /// <summary>Publishes what was written into the output pipe to the write loop. Never blocks: the pipe has no pause threshold.</summary>
-    private void FlushOutputLocked()
+    private protected void FlushOutputLocked()
     {
         if (_closed)
         {
@@ -91,7 +88,7 @@ public sealed partial class Http2ClientConnection
         }
     }
 
-    private void ThrowIfControlFloodLocked()
+    private protected void ThrowIfControlFloodLocked()
     {
         if (_outputQueued > ControlFloodLimit)
         {

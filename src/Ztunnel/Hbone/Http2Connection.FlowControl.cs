@@ -7,7 +7,7 @@ namespace Ztunnel.Hbone;
 // Receive side: we advertise 4 MiB per stream and 16 MiB per connection and give credit back only as the
 // application consumes data, in batches of half a window, so a stalled reader stops its sender without
 // ever blocking our read loop.
-public sealed partial class Http2ClientConnection
+public abstract partial class Http2Connection
 {
     /// <summary>Largest window RFC 9113 §6.9.1 allows.</summary>
     private const long MaxWindow = int.MaxValue;
@@ -23,11 +23,11 @@ public sealed partial class Http2ClientConnection
     private int _connectionReceiveUnacked;
 
     /// <summary>Streams whose writer waits for connection-level credit (under _sync).</summary>
-    private readonly List<Http2ClientStream> _connectionWindowWaiters = [];
+    private readonly List<Http2Stream> _connectionWindowWaiters = [];
 
     /// <summary>Sends <paramref name="data"/> as DATA frames within the stream and connection send windows.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    internal async ValueTask WriteDataAsync(Http2ClientStream stream, ReadOnlyMemory<byte> data, CancellationToken ct)
+    internal async ValueTask WriteDataAsync(Http2Stream stream, ReadOnlyMemory<byte> data, CancellationToken ct)
     {
         while (true)
         {
@@ -70,7 +70,7 @@ public sealed partial class Http2ClientConnection
     }
 
     /// <summary>Half-closes our side: an empty DATA frame with END_STREAM (needs no credit).</summary>
-    internal void CompleteWrites(Http2ClientStream stream)
+    internal void CompleteWrites(Http2Stream stream)
     {
         lock (_sync)
         {
@@ -93,7 +93,7 @@ public sealed partial class Http2ClientConnection
     /// The application consumed <paramref name="count"/> bytes of <paramref name="stream"/>: give the credit
     /// back, batched to one WINDOW_UPDATE per half window (stream and connection separately).
     /// </summary>
-    internal void OnDataConsumed(Http2ClientStream stream, int count)
+    internal void OnDataConsumed(Http2Stream stream, int count)
     {
         lock (_sync)
         {
@@ -109,7 +109,7 @@ public sealed partial class Http2ClientConnection
         }
     }
 
-    private void ReturnStreamCreditLocked(Http2ClientStream stream, int count)
+    private void ReturnStreamCreditLocked(Http2Stream stream, int count)
     {
         if (stream.RemoteClosed || _closed)
         {
@@ -125,7 +125,7 @@ public sealed partial class Http2ClientConnection
         }
     }
 
-    private void ReturnConnectionCreditLocked(int count)
+    private protected void ReturnConnectionCreditLocked(int count)
     {
         if (_closed || count == 0)
         {
@@ -141,7 +141,7 @@ public sealed partial class Http2ClientConnection
     }
 
     /// <summary>A stream is gone with unread data in its buffer: that data will never be consumed, return it.</summary>
-    private void ReturnUnreadCreditLocked(Http2ClientStream stream)
+    private protected void ReturnUnreadCreditLocked(Http2Stream stream)
     {
         if (stream.CreditReturned)
         {
