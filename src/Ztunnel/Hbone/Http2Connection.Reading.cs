@@ -9,7 +9,7 @@ namespace Ztunnel.Hbone;
 // copied into the stream's own buffer, replies (ACKs, WINDOW_UPDATE, RST_STREAM) go to the output pipe.
 public abstract partial class Http2Connection
 {
-    private bool _peerSettingsSeen;
+    private protected volatile bool _peerSettingsSeen;
 
     /// <summary>Streams with delivered but unpublished DATA (read loop only).</summary>
     private readonly List<Http2Stream> _publishPending = [];
