@@ -60,8 +60,10 @@ public abstract partial class Http2Connection : IAsyncDisposable
         _time = time;
         _logger = logger;
         // Large reads: one read returns up to four full TLS records' worth of frames.
-        _input = PipeReader.Create(transport, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
-        _outputPipe = new Pipe(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
+        _input = PipeReader.Create(transport, new StreamPipeReaderOptions(
+            pool: Http2BufferPool.Shared, bufferSize: Http2BufferPool.BlockSize, minimumReadSize: 16 * 1024, leaveOpen: true));
+        _outputPipe = new Pipe(new PipeOptions(
+            pool: Http2BufferPool.Shared, pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: Http2BufferPool.BlockSize, useSynchronizationContext: false));
         _output = _outputPipe.Writer;
         _lastActiveTimestamp = time.GetTimestamp();
     }

@@ -12,7 +12,7 @@ namespace Ztunnel.Hbone;
 internal sealed class Http2Stream : TunnelStream
 {
     private static readonly PipeOptions ReceivePipeOptions = new(
-        pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: 16 * 1024, useSynchronizationContext: false);
+        pool: Http2BufferPool.Shared, pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: Http2BufferPool.BlockSize, useSynchronizationContext: false);
 
     private readonly Http2Connection _connection;
     private readonly Pipe _receive = new(ReceivePipeOptions);
