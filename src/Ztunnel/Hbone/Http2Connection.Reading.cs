@@ -71,8 +71,36 @@ public abstract partial class Http2Connection
             Http2Log.InternalError(_logger, e);
         }
         Abort(reason, goAwayCode);
-        await _input.CompleteAsync().ConfigureAwait(false);
         ReturnHeaderBuffer();
+        if (goAwayCode is not null)
+        {
+            await DiscardInputAsync().ConfigureAwait(false);
+        }
+        await _input.CompleteAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// After a connection error, while our GOAWAY goes out: keep reading and discarding until the peer
+    /// closes or the transport is disposed. A peer still writing (a flood) would otherwise block on a full
+    /// socket while we block writing to it, and our close would turn into an RST that loses the GOAWAY.
+    /// </summary>
+    private async Task DiscardInputAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                ReadResult result = await _input.ReadAsync().ConfigureAwait(false);
+                _input.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or AuthenticationException or OperationCanceledException or InvalidOperationException)
+        {
+        }
     }
 
     /// <summary>

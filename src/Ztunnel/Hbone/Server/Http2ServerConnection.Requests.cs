@@ -36,9 +36,10 @@ internal sealed partial class Http2ServerConnection
             }
             if (streamId <= _lastClientStreamId)
             {
-                // A stream that is closed (we reset or refused it, it ended, or the client skipped it): late
-                // frames are ignored after a reset (§5.1); the block is still decoded to keep HPACK in sync.
-                return;
+                // New streams must come in increasing order (§5.1.1), and HBONE clients send no trailers, so
+                // HEADERS on a lower id that is not open is a stream reused or out of order.
+                throw new Http2ConnectionException(Http2ErrorCode.ProtocolError,
+                    $"HEADERS on stream {streamId}, not above the last stream the client opened ({_lastClientStreamId}) (RFC 9113 §5.1.1)");
             }
             // Opening a stream implicitly closes every lower idle one (§5.1.1).
             _lastClientStreamId = streamId;
@@ -67,7 +68,7 @@ internal sealed partial class Http2ServerConnection
             }
             if (!_headersOpenNewStream || _closed)
             {
-                return;
+                return; // the connection closed while the block was decoded
             }
             if (selfDependent)
             {

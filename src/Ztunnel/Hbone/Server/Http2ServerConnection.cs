@@ -158,6 +158,7 @@ internal sealed partial class Http2ServerConnection : Http2Connection
         }
         try
         {
+            // The read loop reads and discards until the client closes (also after a connection error).
             await readLoop.WaitAsync(MaxLinger, _time).ConfigureAwait(false);
         }
         catch (TimeoutException)
