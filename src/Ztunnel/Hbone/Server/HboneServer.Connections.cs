@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
-using System.Security.Authentication;
 using Ztunnel.Tls;
 
 namespace Ztunnel.Hbone.Server;
@@ -110,9 +109,10 @@ public sealed partial class HboneServer
             return Http2ServerConnection.Start(ssl, socket, new HboneConnectionInfo(listener, identity, remote), _connect,
                 _options.HandshakeTimeout, _options.TimeProvider, _http2Logger);
         }
-        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException or SocketException or ObjectDisposedException)
+        catch (Exception e)
         {
-            // The validator logs rejected peers with their reason; the rest is a client gone mid-handshake.
+            // The validator logs rejected peers with their reason (AuthenticationException); the rest is a
+            // client gone mid-handshake, or a listener without TLS options. Either way: this connection only.
             Log.HandshakeFailed(_logger, listener.Name, remote, e.Message);
             await ssl.DisposeAsync();
             return null;
