@@ -101,19 +101,9 @@ public sealed class Http2ServerHostileClientTests
     public async Task HpackBomb_IsCompressionError()
     {
         await using var client = await RawHttp2Client.StartAsync(TestHandler.Echo());
-        // One 4000-byte header inserted into the dynamic table, then referenced 1000 times: 4 MB decoded
-        // from a ~5 KB block. The header list cap (16 KiB) stops it before the strings are produced.
-        var block = new List<byte> { 0x40, 1, (byte)'x', 0x7F };
-        int length = 4000 - 127;
-        while (length >= 128)
-        {
-            block.Add((byte)(length % 128 | 128));
-            length /= 128;
-        }
-        block.Add((byte)length);
-        block.AddRange(Enumerable.Repeat((byte)'a', 4000));
-        block.AddRange(Enumerable.Repeat((byte)0xBE, 1000)); // indexed: dynamic entry 62
-        await client.WriteFrameAsync(Http2FrameType.Headers, Http2Flags.EndHeaders, 1, block.ToArray());
+        // The header list cap (16 KiB) stops the bomb before its strings are produced.
+        byte[] block = RawHttp2Endpoint.HpackBombBlock();
+        await client.WriteFrameAsync(Http2FrameType.Headers, Http2Flags.EndHeaders, 1, block);
         await ExpectConnectionErrorAsync(client, Http2ErrorCode.CompressionError);
     }
 

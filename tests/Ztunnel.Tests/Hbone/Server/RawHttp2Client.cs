@@ -13,21 +13,13 @@ namespace Ztunnel.Tests.Hbone.Server;
 /// byte): the mirror of <see cref="RawHttp2Peer"/>. The test writes exactly the frames it wants, also broken
 /// ones, and reads what the server sends.
 /// </summary>
-internal sealed class RawHttp2Client : IAsyncDisposable
+internal sealed class RawHttp2Client : RawHttp2Endpoint
 {
-    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(30);
-    private readonly Socket _socket;
-    private readonly NetworkStream _stream;
-    private readonly BufferedStream _reader;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
-
     private RawHttp2Client(HboneServer server, IAsyncDisposable listener, Socket socket)
+        : base(socket)
     {
         Server = server;
         Listener = listener;
-        _socket = socket;
-        _stream = new NetworkStream(socket, ownsSocket: true);
-        _reader = new BufferedStream(_stream, 64 * 1024);
     }
 
     public HboneServer Server { get; }
@@ -63,50 +55,13 @@ internal sealed class RawHttp2Client : IAsyncDisposable
     /// <summary>The server preface (its first SETTINGS), after <see cref="StartAsync"/>.</summary>
     public RawFrame? ServerSettings { get; private set; }
 
-    public async Task<RawFrame> ReadFrameAsync()
-    {
-        byte[] header = new byte[Http2FrameHeader.Size];
-        await _reader.ReadExactlyAsync(header).AsTask().WaitAsync(Guard);
-        var h = Http2FrameHeader.Read(header);
-        byte[] payload = new byte[h.PayloadLength];
-        await _reader.ReadExactlyAsync(payload).AsTask().WaitAsync(Guard);
-        return new RawFrame(h, payload);
-    }
-
-    /// <summary>The next frame of <paramref name="type"/> (on <paramref name="streamId"/> if given), skipping others.</summary>
-    public async Task<RawFrame> ExpectAsync(Http2FrameType type, int? streamId = null)
-    {
-        while (true)
-        {
-            RawFrame frame = await ReadFrameAsync();
-            if (frame.Type == type && (streamId is null || frame.StreamId == streamId))
-            {
-                return frame;
-            }
-        }
-    }
-
-    /// <summary>Reads until GOAWAY and returns its error code; null if the server closed without one.</summary>
-    public async Task<Http2ErrorCode?> ReadUntilGoAwayAsync()
-    {
-        try
-        {
-            RawFrame frame = await ExpectAsync(Http2FrameType.GoAway);
-            return (Http2ErrorCode)frame.ReadUInt32(4);
-        }
-        catch (Exception e) when (e is EndOfStreamException or IOException)
-        {
-            return null;
-        }
-    }
-
     /// <summary>Reads until the server closes the connection (every frame before it is skipped).</summary>
     public async Task ReadUntilClosedAsync()
     {
         var buffer = new byte[64 * 1024];
         try
         {
-            while (await _reader.ReadAsync(buffer).AsTask().WaitAsync(Guard) > 0)
+            while (await Reader.ReadAsync(buffer).AsTask().WaitAsync(Guard) > 0)
             {
             }
         }
@@ -128,33 +83,6 @@ internal sealed class RawHttp2Client : IAsyncDisposable
         return int.Parse(status, System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    public Task WriteFrameAsync(Http2FrameType type, byte flags, int streamId, ReadOnlySpan<byte> payload)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        Http2FrameWriter.WriteFrame(buffer, type, flags, streamId, payload);
-        return WriteRawAsync(buffer.WrittenMemory);
-    }
-
-    public async Task WriteRawAsync(ReadOnlyMemory<byte> bytes)
-    {
-        await _writeLock.WaitAsync();
-        try
-        {
-            await _stream.WriteAsync(bytes).AsTask().WaitAsync(Guard);
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
-
-    public Task WriteSettingsAsync(params Http2Setting[] settings)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        Http2FrameWriter.WriteSettings(buffer, settings);
-        return WriteRawAsync(buffer.WrittenMemory);
-    }
-
     /// <summary>A request HEADERS frame (one block, END_HEADERS) with the given fields, literal-encoded.</summary>
     public Task WriteHeadersAsync(int streamId, IEnumerable<(string Name, string Value)> fields, bool endStream = false) =>
         WriteFrameAsync(Http2FrameType.Headers, (byte)(Http2Flags.EndHeaders | (endStream ? Http2Flags.EndStream : 0)), streamId, TestHpack.Encode(fields));
@@ -164,33 +92,13 @@ internal sealed class RawHttp2Client : IAsyncDisposable
 
     public static (string, string)[] Connect(string authority = "10.0.0.5:8080") => [(":method", "CONNECT"), (":authority", authority)];
 
-    public Task WriteDataAsync(int streamId, ReadOnlySpan<byte> data, bool endStream = false) =>
-        WriteFrameAsync(Http2FrameType.Data, endStream ? Http2Flags.EndStream : Http2Flags.None, streamId, data);
-
     public static void WriteRstStream(IBufferWriter<byte> output, int streamId, Http2ErrorCode code) =>
         Http2FrameWriter.WriteRstStream(output, streamId, code);
 
-    /// <summary>A PING round trip: once its ACK is back, the server has processed every frame sent before it.</summary>
-    public async Task SyncAsync(ulong opaque = 0x5E5E)
+    public override async ValueTask DisposeAsync()
     {
-        var buffer = new ArrayBufferWriter<byte>();
-        Http2FrameWriter.WritePing(buffer, opaque, ack: false);
-        await WriteRawAsync(buffer.WrittenMemory);
-        while (true)
-        {
-            RawFrame frame = await ExpectAsync(Http2FrameType.Ping);
-            if (frame.Header.HasFlag(Http2Flags.Ack) && BinaryPrimitives.ReadUInt64BigEndian(frame.Payload) == opaque)
-            {
-                return;
-            }
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _reader.DisposeAsync();
+        await base.DisposeAsync();
         await Listener.DisposeAsync();
         await Server.DisposeAsync().AsTask().WaitAsync(Guard);
-        _writeLock.Dispose();
     }
 }
