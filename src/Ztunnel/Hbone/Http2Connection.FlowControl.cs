@@ -31,7 +31,8 @@ public abstract partial class Http2Connection
     {
         while (true)
         {
-            Task wait;
+            Task? wait = null;
+            bool writeHere;
             lock (_sync)
             {
                 stream.ThrowIfCannotSendLocked();
@@ -49,23 +50,34 @@ public abstract partial class Http2Connection
                     _connectionSendWindow -= n;
                     data = data[n..];
                 }
-                FlushOutputLocked();
-                if (data.IsEmpty)
+                // Nobody writing: write our frames to the transport ourselves (WriteLoop.cs says why).
+                writeHere = PublishAndClaimLocked();
+                if (!data.IsEmpty && !writeHere)
                 {
-                    return;
+                    wait = stream.PrepareWriterWaitLocked();
+                    if (_outputQueued >= OutputHighWater)
+                    {
+                        _drainWaiters.Add(stream);
+                    }
+                    else if (_connectionSendWindow <= 0)
+                    {
+                        _connectionWindowWaiters.Add(stream);
+                    }
+                    // else: the stream window is exhausted; its WINDOW_UPDATE (or a SETTINGS raise) wakes us.
                 }
-                wait = stream.PrepareWriterWaitLocked();
-                if (_outputQueued >= OutputHighWater)
-                {
-                    _drainWaiters.Add(stream);
-                }
-                else if (_connectionSendWindow <= 0)
-                {
-                    _connectionWindowWaiters.Add(stream);
-                }
-                // else: the stream window is exhausted; its WINDOW_UPDATE (or a SETTINGS raise) wakes us.
             }
-            await wait.WaitAsync(ct).ConfigureAwait(false);
+            if (writeHere)
+            {
+                await WriteInlineAsync().ConfigureAwait(false);
+            }
+            if (data.IsEmpty)
+            {
+                return;
+            }
+            if (wait is not null)
+            {
+                await wait.WaitAsync(ct).ConfigureAwait(false);
+            }
         }
     }
 

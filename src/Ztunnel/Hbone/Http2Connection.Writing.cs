@@ -1,12 +1,11 @@
-using System.Buffers;
 using System.IO.Pipelines;
 
 namespace Ztunnel.Hbone;
 
 // Output: every frame is serialised under _sync straight into an unbounded in-memory pipe (a memcpy,
-// never a network wait); the write loop drains the pipe to the transport. Frames queued while the loop
-// is busy go out together on its next pass (coalescing). DATA writers respect a high-water mark on the
-// queued bytes, so a slow network pushes back on them instead of growing the queue.
+// never a network wait); one writer at a time drains the pipe to the transport (Http2Connection.WriteLoop.cs).
+// Frames queued while it is busy go out together on its next pass (coalescing). DATA writers respect a
+// high-water mark on the queued bytes, so a slow network pushes back on them instead of growing the queue.
 public abstract partial class Http2Connection
 {
     /// <summary>Queued-but-unsent bytes above which DATA writers wait for the write loop.</summary>
@@ -63,17 +62,29 @@ public abstract partial class Http2Connection
         }
     }
 
-    /// <summary>Publishes what was written into the output pipe to the write loop. Never blocks: the pipe has no pause threshold.</summary>
+    /// <summary>
+    /// Publishes what was written into the output pipe and makes sure someone writes it: the current
+    /// writer if there is one, else the write loop. Never blocks: the pipe has no pause threshold.
+    /// </summary>
     private protected void FlushOutputLocked()
+    {
+        if (PublishOutputLocked())
+        {
+            EnsureWriterLocked();
+        }
+    }
+
+    /// <summary>Makes the output pipe's new bytes readable; false when there were none.</summary>
+    private bool PublishOutputLocked()
     {
         if (_closed)
         {
-            return;
+            return false;
         }
         long unflushed = _output.UnflushedBytes;
         if (unflushed == 0)
         {
-            return;
+            return false;
         }
         _outputQueued += unflushed;
         ValueTask<FlushResult> flush = _output.FlushAsync();
@@ -86,6 +97,7 @@ public abstract partial class Http2Connection
             // Cannot happen with pauseWriterThreshold 0; observe it anyway rather than leak the ValueTask.
             flush.AsTask().GetAwaiter().GetResult();
         }
+        return true;
     }
 
     private protected void ThrowIfControlFloodLocked()
@@ -94,103 +106,6 @@ public abstract partial class Http2Connection
         {
             throw new Http2ConnectionException(Http2ErrorCode.EnhanceYourCalm,
                 $"peer makes us queue control frames but does not read them ({_outputQueued} bytes queued)");
-        }
-    }
-
-    /// <summary>
-    /// Small frames (headers, WINDOW_UPDATE, the tail of a DATA frame) are gathered into writes of this size,
-    /// so TLS gets full 16 KiB records instead of one tiny record (and one syscall) per pipe segment.
-    /// </summary>
-    private const int StagingSize = 64 * 1024;
-
-    private async Task WriteLoopAsync()
-    {
-        PipeReader reader = _outputPipe.Reader;
-        try
-        {
-            while (true)
-            {
-                ReadResult result = await reader.ReadAsync().ConfigureAwait(false);
-                ReadOnlySequence<byte> buffer = result.Buffer;
-                long written = 0;
-                if (buffer.IsSingleSegment)
-                {
-                    ReadOnlyMemory<byte> only = buffer.First;
-                    if (only.Length > WriteBatchLimit)
-                    {
-                        only = only[..WriteBatchLimit];
-                    }
-                    await _transport.WriteAsync(only).ConfigureAwait(false);
-                    written = only.Length;
-                }
-                else
-                {
-                    // Rented per batch, not per connection: an idle connection holds no staging buffer.
-                    byte[] staging = ArrayPool<byte>.Shared.Rent(StagingSize);
-                    int staged = 0;
-                    foreach (ReadOnlyMemory<byte> segment in buffer)
-                    {
-                        if (staged > 0 && staged + segment.Length > StagingSize)
-                        {
-                            await _transport.WriteAsync(staging.AsMemory(0, staged)).ConfigureAwait(false);
-                            staged = 0;
-                        }
-                        if (segment.Length >= StagingSize)
-                        {
-                            await _transport.WriteAsync(segment).ConfigureAwait(false);
-                        }
-                        else
-                        {
-                            segment.Span.CopyTo(staging.AsSpan(staged));
-                            staged += segment.Length;
-                        }
-                        written += segment.Length;
-                        if (written >= WriteBatchLimit)
-                        {
-                            break;
-                        }
-                    }
-                    if (staged > 0)
-                    {
-                        await _transport.WriteAsync(staging.AsMemory(0, staged)).ConfigureAwait(false);
-                    }
-                    ArrayPool<byte>.Shared.Return(staging);
-                }
-                if (written > 0)
-                {
-                    await _transport.FlushAsync().ConfigureAwait(false);
-                }
-                reader.AdvanceTo(buffer.GetPosition(written));
-                OnOutputWritten(written);
-                if (result.IsCompleted && written == buffer.Length)
-                {
-                    break;
-                }
-            }
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or NotSupportedException or OperationCanceledException)
-        {
-            Abort(new IOException($"HTTP/2 connection write failed: {e.Message}", e), goAwayCode: null);
-        }
-        finally
-        {
-            await reader.CompleteAsync().ConfigureAwait(false);
-        }
-    }
-
-    private void OnOutputWritten(long written)
-    {
-        lock (_sync)
-        {
-            _outputQueued -= written;
-            if (_outputQueued < OutputHighWater / 2 && _drainWaiters.Count > 0)
-            {
-                foreach (var stream in _drainWaiters)
-                {
-                    stream.WakeWriterLocked();
-                }
-                _drainWaiters.Clear();
-            }
         }
     }
 

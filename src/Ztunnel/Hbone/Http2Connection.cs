@@ -250,6 +250,7 @@ public abstract partial class Http2Connection : IAsyncDisposable
         }
         _streams.Clear();
         _output.Complete();
+        EnsureWriterLocked(); // an idle write loop wakes to write the last frames and end
         WakeAllWritersLocked();
         _peerSettingsReceived.TrySetException(error);
         // With a GOAWAY to deliver, the write loop closes the transport once it is out (bounded by a grace
