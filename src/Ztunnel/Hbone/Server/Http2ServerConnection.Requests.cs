@@ -102,8 +102,18 @@ internal sealed partial class Http2ServerConnection
         ThreadPool.UnsafeQueueUserWorkItem(new StreamWork(this, stream, request), preferLocal: false);
     }
 
-    /// <summary>Rapid reset (CVE-2023-44487): a client resetting streams it just opened costs us work for nothing.</summary>
-    private protected override void OnPeerResetLocked(Http2Stream stream) => ChargeResetBudgetLocked();
+    /// <summary>
+    /// Rapid reset (CVE-2023-44487): a client resetting streams it just opened, before we could answer,
+    /// costs us a decode and a started handler for nothing. Resetting an established tunnel (an aborted
+    /// TCP connection) is ordinary traffic and is not counted.
+    /// </summary>
+    private protected override void OnPeerResetLocked(Http2Stream stream)
+    {
+        if (!stream.ResponseSent)
+        {
+            ChargeResetBudgetLocked();
+        }
+    }
 
     private void ChargeResetBudgetLocked()
     {

@@ -124,7 +124,12 @@ public sealed class Http2ServerHostileClientTests
     [Fact]
     public async Task RapidReset_IsEnhanceYourCalm()
     {
-        var handler = TestHandler.Echo();
+        // The handler never decides: every reset stream is one the server had not answered yet.
+        var handler = new TestHandler(async (_, ct) =>
+        {
+            await Task.Delay(Timeout.Infinite, ct);
+            return default;
+        });
         await using var client = await RawHttp2Client.StartAsync(handler);
         Task<Http2ErrorCode?> goAway = client.ReadUntilGoAwayAsync();
         byte[] connect = TestHpack.Encode(RawHttp2Client.Connect());
@@ -149,6 +154,25 @@ public sealed class Http2ServerHostileClientTests
         }
         (await goAway.WaitAsync(Guard)).ShouldBe(Http2ErrorCode.EnhanceYourCalm);
         await client.ReadUntilClosedAsync();
+    }
+
+    [Fact]
+    public async Task ResettingEstablishedTunnels_IsNotRapidReset()
+    {
+        var hold = new TaskCompletionSource();
+        await using var client = await RawHttp2Client.StartAsync(TestHandler.Run((_, ct) => hold.Task.WaitAsync(ct)));
+        // More resets than the rapid-reset budget holds, each of a tunnel the server had answered: aborted
+        // TCP connections, ordinary traffic.
+        for (int id = 1; id < 2 * 1000; id += 2)
+        {
+            await client.WriteConnectAsync(id);
+            (await client.ReadStatusAsync(id)).ShouldBe(200);
+            await client.WriteRstStreamAsync(id, Http2ErrorCode.Cancel);
+        }
+        await client.SyncAsync();
+        await client.WriteConnectAsync(2001);
+        (await client.ReadStatusAsync(2001)).ShouldBe(200);
+        hold.SetResult();
     }
 
     [Fact]
