@@ -47,7 +47,7 @@ public abstract partial class Http2Connection
         }
     }
 
-    private void OnPingAckLocked(ulong opaque)
+    private protected virtual void OnPingAckLocked(ulong opaque)
     {
         if (_pingOutstanding && opaque == _pingPayload)
         {

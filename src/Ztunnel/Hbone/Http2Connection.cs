@@ -130,15 +130,26 @@ public abstract partial class Http2Connection : IAsyncDisposable
     {
         lock (_sync)
         {
-            if (!_closed && !_shuttingDown)
-            {
-                _shuttingDown = true;
-                WriteGoAwayLocked(Http2ErrorCode.NoError, "shutting down"u8);
-                FlushOutputLocked();
-                CloseIfDrainedLocked();
-            }
+            BeginShutdownLocked("shutting down"u8);
         }
     }
+
+    private protected void BeginShutdownLocked(ReadOnlySpan<byte> why)
+    {
+        if (!_closed && !_shuttingDown)
+        {
+            _shuttingDown = true;
+            WriteShutdownGoAwayLocked(why);
+            FlushOutputLocked();
+            CloseIfDrainedLocked();
+        }
+    }
+
+    /// <summary>The graceful GOAWAY (RFC 9113 §6.8); the server overrides it with its two-step drain.</summary>
+    private protected virtual void WriteShutdownGoAwayLocked(ReadOnlySpan<byte> why) => WriteGoAwayLocked(Http2ErrorCode.NoError, why);
+
+    /// <summary>True while a graceful shutdown still waits for streams the peer may have in flight.</summary>
+    private protected virtual bool ShutdownPendingLocked => false;
 
     public async ValueTask DisposeAsync()
     {
@@ -213,7 +224,7 @@ public abstract partial class Http2Connection : IAsyncDisposable
 
     private protected void CloseIfDrainedLocked()
     {
-        if (!_closed && (_goAwayReceived || _shuttingDown) && _streams.Count == 0 && _reservedStreams == 0)
+        if (!_closed && (_goAwayReceived || (_shuttingDown && !ShutdownPendingLocked)) && _streams.Count == 0 && _reservedStreams == 0)
         {
             AbortLocked(new IOException("HTTP/2 connection closed after GOAWAY"), Http2ErrorCode.NoError);
         }

@@ -81,9 +81,9 @@ internal sealed partial class Http2ServerConnection
                 ChargeResetBudgetLocked();
                 throw new Http2StreamException(streamId, Http2ErrorCode.ProtocolError, $"malformed request: {malformed}");
             }
-            if (_shuttingDown || _streams.Count >= HboneDefaults.MaxStreamsPerConnection)
+            if ((_shuttingDown && !_drainPingOutstanding) || _streams.Count >= HboneDefaults.MaxStreamsPerConnection)
             {
-                // Above our SETTINGS_MAX_CONCURRENT_STREAMS (§5.1.2), or after our GOAWAY: REFUSED_STREAM
+                // Above our SETTINGS_MAX_CONCURRENT_STREAMS (§5.1.2), or after our final GOAWAY: REFUSED_STREAM
                 // tells the client nothing was processed and a retry is safe (§8.7).
                 ChargeResetBudgetLocked();
                 WriteRstStreamLocked(streamId, Http2ErrorCode.RefusedStream);

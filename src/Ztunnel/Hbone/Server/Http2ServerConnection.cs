@@ -123,12 +123,9 @@ internal sealed partial class Http2ServerConnection : Http2Connection
     /// <summary>Closes a connection that has had no stream for <see cref="IdleTimeout"/>: GOAWAY, then close.</summary>
     private protected override void OnKeepaliveTickLocked(long now)
     {
-        if (!_shuttingDown && _streams.Count == 0 && _time.GetElapsedTime(_lastActiveTimestamp, now) >= IdleTimeout)
+        if (_streams.Count == 0 && _time.GetElapsedTime(_lastActiveTimestamp, now) >= IdleTimeout)
         {
-            _shuttingDown = true;
-            WriteGoAwayLocked(Http2ErrorCode.NoError, "idle"u8);
-            FlushOutputLocked();
-            CloseIfDrainedLocked();
+            BeginShutdownLocked("idle"u8);
         }
     }
 

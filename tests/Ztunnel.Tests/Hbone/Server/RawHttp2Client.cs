@@ -41,9 +41,9 @@ internal sealed class RawHttp2Client : RawHttp2Endpoint
     }
 
     /// <summary>Connects and sends the client preface and an empty SETTINGS, then reads the server's SETTINGS.</summary>
-    public static async Task<RawHttp2Client> StartAsync(IHboneRequestHandler handler)
+    public static async Task<RawHttp2Client> StartAsync(IHboneRequestHandler handler, TimeProvider? time = null)
     {
-        var client = await ConnectAsync(handler);
+        var client = await ConnectAsync(handler, time);
         await client.WriteRawAsync(Http2FrameWriter.ClientPreface.ToArray());
         await client.WriteSettingsAsync();
         RawFrame settings = await client.ReadFrameAsync();
@@ -91,6 +91,13 @@ internal sealed class RawHttp2Client : RawHttp2Endpoint
         WriteHeadersAsync(streamId, Connect(authority));
 
     public static (string, string)[] Connect(string authority = "10.0.0.5:8080") => [(":method", "CONNECT"), (":authority", authority)];
+
+    public Task WritePingAsync(ulong opaque, bool ack = false)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        Http2FrameWriter.WritePing(buffer, opaque, ack);
+        return WriteRawAsync(buffer.WrittenMemory);
+    }
 
     public static void WriteRstStream(IBufferWriter<byte> output, int streamId, Http2ErrorCode code) =>
         Http2FrameWriter.WriteRstStream(output, streamId, code);
