@@ -35,6 +35,7 @@ public sealed partial class Http2ClientConnection
             throw;
         }
         Http2Stream stream;
+        bool writeHere;
         lock (_sync)
         {
             if (reserved)
@@ -54,7 +55,12 @@ public sealed partial class Http2ClientConnection
             _streams.Add(id, stream);
             // Stream ids must appear on the wire in increasing order (§5.1.1): allocate and write under one lock.
             Http2FrameWriter.WriteHeaders(_output, id, block, endStream: false, _peerMaxFrameSize);
-            FlushOutputLocked();
+            writeHere = PublishAndClaimLocked();
+        }
+        if (writeHere)
+        {
+            // Nobody was writing: send the HEADERS from here rather than waking the write loop.
+            await WriteInlineAsync().ConfigureAwait(false);
         }
         try
         {

@@ -81,24 +81,26 @@ public abstract partial class Http2Connection
         }
     }
 
-    /// <summary>Half-closes our side: an empty DATA frame with END_STREAM (needs no credit).</summary>
-    internal void CompleteWrites(Http2Stream stream)
+    /// <summary>Half-closes our side: an empty DATA frame with END_STREAM (needs no credit), written inline when nobody is writing.</summary>
+    internal ValueTask CompleteWritesAsync(Http2Stream stream)
     {
+        bool writeHere;
         lock (_sync)
         {
             if (stream.LocalClosed)
             {
-                return;
+                return ValueTask.CompletedTask;
             }
             stream.ThrowIfCannotSendLocked();
             Http2FrameWriter.WriteData(_output, stream.Id, default, endStream: true);
-            FlushOutputLocked();
+            writeHere = PublishAndClaimLocked();
             stream.LocalClosed = true;
             if (stream.RemoteClosed)
             {
                 RemoveStreamLocked(stream);
             }
         }
+        return writeHere ? WriteInlineAsync() : ValueTask.CompletedTask;
     }
 
     /// <summary>

@@ -34,7 +34,7 @@ public abstract partial class Http2Connection
     }
 
     /// <summary>Publishes queued output; true when the caller became the owner and must call <see cref="WriteInlineAsync"/>.</summary>
-    private bool PublishAndClaimLocked()
+    private protected bool PublishAndClaimLocked()
     {
         if (!PublishOutputLocked() || _writerBusy)
         {
@@ -46,7 +46,7 @@ public abstract partial class Http2Connection
 
     /// <summary>The caller owns the transport: write one batch, then release or hand the rest to the loop.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask WriteInlineAsync()
+    private protected async ValueTask WriteInlineAsync()
     {
         PipeReader reader = _outputPipe.Reader;
         try

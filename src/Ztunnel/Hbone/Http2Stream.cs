@@ -225,8 +225,7 @@ internal sealed class Http2Stream : TunnelStream
     public override ValueTask CompleteWritesAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        _connection.CompleteWrites(this);
-        return ValueTask.CompletedTask;
+        return _connection.CompleteWritesAsync(this);
     }
 
     public override void Reset() => _connection.ResetStreamLocally(this);

@@ -37,7 +37,7 @@ internal sealed partial class HboneConnectHandler
         if (request is null)
         {
             Log.BadRequest(_logger, info.Listener.Name, info.RemoteEndPoint, error!);
-            Answer(connection, stream, HboneStatus.BadRequest);
+            await AnswerAsync(connection, stream, HboneStatus.BadRequest).ConfigureAwait(false);
             return;
         }
 
@@ -54,7 +54,7 @@ internal sealed partial class HboneConnectHandler
         catch (Exception e)
         {
             Log.HandlerFailed(_logger, request, e);
-            Answer(connection, stream, HboneStatus.ServiceUnavailable);
+            await AnswerAsync(connection, stream, HboneStatus.ServiceUnavailable).ConfigureAwait(false);
             return;
         }
         if (!result.IsAccepted)
@@ -62,7 +62,7 @@ internal sealed partial class HboneConnectHandler
             // default(HboneAcceptResult) has no status: a handler bug, answered like an exception.
             var status = result.Status == default ? HboneStatus.ServiceUnavailable : result.Status;
             Log.Rejected(_logger, request, (int)status, result.Reason ?? "handler returned no decision");
-            Answer(connection, stream, status);
+            await AnswerAsync(connection, stream, status).ConfigureAwait(false);
             return;
         }
 
@@ -70,7 +70,7 @@ internal sealed partial class HboneConnectHandler
         try
         {
             // HEADERS (:status 200) without END_STREAM: the tunnel is open.
-            connection.SendResponse(stream, HboneStatus.Ok);
+            await connection.SendResponseAsync(stream, HboneStatus.Ok).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or InvalidOperationException)
         {
@@ -116,11 +116,11 @@ internal sealed partial class HboneConnectHandler
         };
     }
 
-    private void Answer(Http2ServerConnection connection, Http2Stream stream, HboneStatus status)
+    private async ValueTask AnswerAsync(Http2ServerConnection connection, Http2Stream stream, HboneStatus status)
     {
         try
         {
-            connection.SendResponse(stream, status);
+            await connection.SendResponseAsync(stream, status).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or InvalidOperationException)
         {

@@ -12,11 +12,13 @@ internal sealed partial class Http2ServerConnection
     /// <summary>
     /// Sends the response HEADERS: 200 opens the tunnel (no END_STREAM); any other status ends our side
     /// (END_STREAM) and, if the client is still sending, asks it to stop with RST_STREAM NO_ERROR (§8.1).
-    /// Throws <see cref="IOException"/> when the stream or the connection is already gone.
+    /// Throws <see cref="IOException"/> when the stream or the connection is already gone (or breaks while
+    /// the response is written here).
     /// </summary>
-    public void SendResponse(Http2Stream stream, HboneStatus status)
+    public ValueTask SendResponseAsync(Http2Stream stream, HboneStatus status)
     {
         bool tunnel = status == HboneStatus.Ok;
+        bool writeHere;
         lock (_sync)
         {
             stream.ThrowIfCannotSendLocked();
@@ -29,8 +31,10 @@ internal sealed partial class Http2ServerConnection
                 stream.LocalClosed = true;
                 EndStreamLocked(stream);
             }
-            FlushOutputLocked();
+            // Nobody writing: the handler's task writes the response itself (no wake-up of the write loop).
+            writeHere = PublishAndClaimLocked();
         }
+        return writeHere ? WriteInlineAsync() : ValueTask.CompletedTask;
     }
 
     /// <summary>

@@ -45,6 +45,7 @@ public sealed class Http2ServerDrainTests
     {
         var time = new ManualTimeProvider();
         await using var client = await RawHttp2Client.StartAsync(TestHandler.Echo(), time);
+        await client.SyncAsync(0x1); // the server has our SETTINGS: the preface timeout is out of the way
         const ulong Sync = 0x5E5E;
         TimeSpan idle = TimeSpan.Zero;
         RawFrame? goAway = null;
