@@ -1,5 +1,5 @@
-using Microsoft.AspNetCore.Http;
 using Serilog.Events;
+using Ztunnel.Admin.Http;
 
 namespace Ztunnel.Admin;
 
@@ -22,48 +22,63 @@ internal sealed class AdminEndpoint(AdminSources sources)
         "  POST /logging?level=LEVEL    change the log level (trace, debug, info, warning, error, critical)\n" +
         "  POST /quitquitquit           drain connections and exit (as SIGTERM)\n";
 
-    public Task HandleAsync(HttpContext context)
+    public ValueTask HandleAsync(HttpRequest request, HttpResponse response, CancellationToken stopping)
     {
-        string path = context.Request.Path.Value ?? "";
-        string method = context.Request.Method;
-        return path switch
+        string path = request.Path;
+        switch (path)
         {
-            "/" when HttpMethods.IsGet(method) => AdminResponses.TextAsync(context, StatusCodes.Status200OK, Index),
-            "/config_dump" when HttpMethods.IsGet(method) => AdminResponses.JsonAsync(context, StatusCodes.Status200OK,
-                ConfigDump.Build(sources.NodeName, sources.State, sources.Pods(), sources.Certificates(), sources.LiveConnections()),
-                AdminJsonContext.Default.ConfigDump),
-            "/logging" when HttpMethods.IsGet(method) => WriteLevelAsync(context),
-            "/logging" when HttpMethods.IsPost(method) || HttpMethods.IsPut(method) => SetLevelAsync(context),
-            "/quitquitquit" when HttpMethods.IsPost(method) => QuitAsync(context),
-            "/" or "/config_dump" or "/logging" or "/quitquitquit" =>
-                AdminResponses.TextAsync(context, StatusCodes.Status405MethodNotAllowed, $"{method} is not supported on {path}\n"),
-            _ => AdminResponses.TextAsync(context, StatusCodes.Status404NotFound, $"no such resource: {path}\n\n{Index}"),
-        };
+            case "/" when request.IsGetOrHead:
+                response.Text(200, Index);
+                break;
+            case "/config_dump" when request.IsGetOrHead:
+                response.WriteJson(200, ConfigDump.Build(sources.NodeName, sources.State, sources.Pods(), sources.Certificates(), sources.LiveConnections()),
+                    AdminJsonContext.Default.ConfigDump);
+                break;
+            case "/logging" when request.IsGetOrHead:
+                WriteLevel(response);
+                break;
+            case "/logging" when request.Method is "POST" or "PUT":
+                SetLevel(request, response);
+                break;
+            case "/quitquitquit" when request.Method == "POST":
+                sources.Quit();
+                response.Text(200, "draining\n");
+                break;
+            case "/" or "/config_dump" or "/logging" or "/quitquitquit":
+                response.Allow = path switch
+                {
+                    "/logging" => "GET, HEAD, POST, PUT",
+                    "/quitquitquit" => "POST",
+                    _ => "GET, HEAD",
+                };
+                response.Text(405, $"{request.Method} is not supported on {path}\n");
+                break;
+            default:
+                response.Text(404, $"no such resource: {path}\n\n{Index}");
+                break;
+        }
+        return ValueTask.CompletedTask;
     }
 
-    private Task WriteLevelAsync(HttpContext context) =>
-        AdminResponses.JsonAsync(context, StatusCodes.Status200OK, new LoggingState(Name(sources.LogLevel.MinimumLevel)), AdminJsonContext.Default.LoggingState);
+    private void WriteLevel(HttpResponse response) =>
+        response.WriteJson(200, new LoggingState(Name(sources.LogLevel.MinimumLevel)), AdminJsonContext.Default.LoggingState);
 
-    private Task SetLevelAsync(HttpContext context)
+    private void SetLevel(HttpRequest request, HttpResponse response)
     {
-        string? requested = context.Request.Query["level"];
+        string? requested = request.QueryValue("level");
         if (string.IsNullOrEmpty(requested))
         {
-            return AdminResponses.TextAsync(context, StatusCodes.Status400BadRequest, "level is required, e.g. POST /logging?level=debug\n");
+            response.Text(400, "level is required, e.g. POST /logging?level=debug\n");
         }
-        if (Parse(requested) is not { } level)
+        else if (Parse(requested) is not { } level)
         {
-            return AdminResponses.TextAsync(context, StatusCodes.Status400BadRequest,
-                $"level '{requested}' is not one of trace, debug, info, warning, error, critical\n");
+            response.Text(400, $"level '{requested}' is not one of trace, debug, info, warning, error, critical\n");
         }
-        sources.LogLevel.MinimumLevel = level;
-        return WriteLevelAsync(context);
-    }
-
-    private Task QuitAsync(HttpContext context)
-    {
-        sources.Quit();
-        return AdminResponses.TextAsync(context, StatusCodes.Status200OK, "draining\n");
+        else
+        {
+            sources.LogLevel.MinimumLevel = level;
+            WriteLevel(response);
+        }
     }
 
     internal static LogEventLevel? Parse(string level) => level.ToLowerInvariant() switch

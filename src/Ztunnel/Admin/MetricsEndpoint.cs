@@ -1,4 +1,4 @@
-using Microsoft.AspNetCore.Http;
+using Ztunnel.Admin.Http;
 using Ztunnel.Telemetry;
 
 namespace Ztunnel.Admin;
@@ -6,23 +6,24 @@ namespace Ztunnel.Admin;
 /// <summary>The Prometheus scrape endpoint (DESIGN §2, :15020): <c>/metrics</c> and Istio's <c>/stats/prometheus</c>.</summary>
 internal sealed class MetricsEndpoint(MetricsRegistry registry)
 {
-    public async Task HandleAsync(HttpContext context)
+    public ValueTask HandleAsync(HttpRequest request, HttpResponse response, CancellationToken stopping)
     {
-        string path = context.Request.Path.Value ?? "";
+        string path = request.Path;
         if (path is not ("/metrics" or "/stats/prometheus"))
         {
-            await AdminResponses.TextAsync(context, StatusCodes.Status404NotFound, $"no such resource: {path}; metrics are on /metrics and /stats/prometheus\n");
-            return;
+            response.Text(404, $"no such resource: {path}; metrics are on /metrics and /stats/prometheus\n");
         }
-        if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+        else if (!request.IsGetOrHead)
         {
-            await AdminResponses.TextAsync(context, StatusCodes.Status405MethodNotAllowed, $"{context.Request.Method} is not supported on {path}\n");
-            return;
+            response.Allow = "GET, HEAD";
+            response.Text(405, $"{request.Method} is not supported on {path}\n");
         }
-        context.Response.StatusCode = StatusCodes.Status200OK;
-        context.Response.ContentType = PrometheusWriter.ContentType;
-        // Written straight into the response pipe: no intermediate copy of the exposition.
-        registry.WriteTo(context.Response.BodyWriter);
-        await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
+        else
+        {
+            response.ContentType = PrometheusWriter.ContentType;
+            // Written straight into the pooled response buffer: no intermediate copy, nothing allocated per line.
+            registry.WriteTo(response.Body);
+        }
+        return ValueTask.CompletedTask;
     }
 }

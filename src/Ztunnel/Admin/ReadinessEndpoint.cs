@@ -1,5 +1,5 @@
 using System.Text;
-using Microsoft.AspNetCore.Http;
+using Ztunnel.Admin.Http;
 using Ztunnel.Capture.Registration;
 using Ztunnel.Discovery;
 
@@ -41,23 +41,30 @@ internal sealed class ReadinessEndpoint(StateStore state, Func<IReadOnlyList<Pod
         return problems;
     }
 
-    public Task HandleAsync(HttpContext context)
+    public ValueTask HandleAsync(HttpRequest request, HttpResponse response, CancellationToken stopping)
     {
-        string path = context.Request.Path.Value ?? "";
-        if (path != Path)
+        if (request.Path != Path)
         {
-            return AdminResponses.TextAsync(context, StatusCodes.Status404NotFound, $"no such resource: {path}; readiness is on {Path}\n");
+            response.Text(404, $"no such resource: {request.Path}; readiness is on {Path}\n");
         }
-        IReadOnlyList<string> problems = NotReady();
-        if (problems.Count == 0)
+        else if (!request.IsGetOrHead)
         {
-            return AdminResponses.TextAsync(context, StatusCodes.Status200OK, "ready\n");
+            response.Allow = "GET, HEAD";
+            response.Text(405, $"{request.Method} is not supported on {Path}\n");
         }
-        var text = new StringBuilder("not ready:\n");
-        foreach (string problem in problems)
+        else if (NotReady() is { Count: > 0 } problems)
         {
-            text.Append("  ").Append(problem).Append('\n');
+            var text = new StringBuilder("not ready:\n");
+            foreach (string problem in problems)
+            {
+                text.Append("  ").Append(problem).Append('\n');
+            }
+            response.Text(503, text.ToString());
         }
-        return AdminResponses.TextAsync(context, StatusCodes.Status503ServiceUnavailable, text.ToString());
+        else
+        {
+            response.Text(200, "ready\n");
+        }
+        return ValueTask.CompletedTask;
     }
 }

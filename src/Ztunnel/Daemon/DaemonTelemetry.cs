@@ -1,6 +1,7 @@
 using System.Reflection;
 using Microsoft.Extensions.Logging;
 using Ztunnel.Admin;
+using Ztunnel.Admin.Http;
 using Ztunnel.Capture.Registration;
 using Ztunnel.Discovery;
 using Ztunnel.Identity;
@@ -45,7 +46,7 @@ internal sealed partial class DaemonTelemetry : IAsyncDisposable
     /// <summary>Starts the three endpoints; throws <see cref="IOException"/> naming the one that cannot listen.</summary>
     /// <param name="quit">Starts the graceful drain (admin /quitquitquit).</param>
     /// <param name="draining">True once the drain started (readiness then answers 503).</param>
-    public async Task StartAsync(PodRegistry registry, CertificateManager certificates, Action quit, Func<bool> draining, CancellationToken cancellationToken)
+    public void Start(PodRegistry registry, CertificateManager certificates, Action quit, Func<bool> draining)
     {
         Metrics.Add(new PodMetrics(registry.List));
         var readiness = new ReadinessEndpoint(_store, registry.List, draining);
@@ -60,9 +61,9 @@ internal sealed partial class DaemonTelemetry : IAsyncDisposable
             Quit = quit,
         });
         ILoggerFactory loggers = _logging.Factory;
-        _servers.Add(await HttpServer.StartAsync("admin", _settings.AdminAddress, admin.HandleAsync, loggers, cancellationToken));
-        _servers.Add(await HttpServer.StartAsync("metrics", _settings.MetricsAddress, new MetricsEndpoint(Metrics).HandleAsync, loggers, cancellationToken));
-        _servers.Add(await HttpServer.StartAsync("readiness", _settings.ReadinessAddress, readiness.HandleAsync, loggers, cancellationToken));
+        _servers.Add(HttpServer.Start("admin", _settings.AdminAddress, admin.HandleAsync, loggers));
+        _servers.Add(HttpServer.Start("metrics", _settings.MetricsAddress, new MetricsEndpoint(Metrics).HandleAsync, loggers));
+        _servers.Add(HttpServer.Start("readiness", _settings.ReadinessAddress, readiness.HandleAsync, loggers));
         LogListening(loggers.CreateLogger<DaemonTelemetry>(), _servers[0].LocalEndPoint, _servers[1].LocalEndPoint, _servers[2].LocalEndPoint, _settings.AccessLog);
     }
 

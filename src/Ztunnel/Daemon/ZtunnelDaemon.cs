@@ -102,8 +102,8 @@ internal sealed partial class ZtunnelDaemon
         RegistrationApi api;
         try
         {
-            await telemetry.StartAsync(registry, certificates, shutdown.Trigger, () => shutdown.Task.IsCompleted, cancellationToken);
-            api = await RegistrationApi.StartAsync(settings.RegistrationSocket, registry, loggers, cancellationToken);
+            telemetry.Start(registry, certificates, shutdown.Trigger, () => shutdown.Task.IsCompleted);
+            api = RegistrationApi.Start(settings.RegistrationSocket, registry, loggers);
         }
         catch (IOException ex)
         {
@@ -118,7 +118,8 @@ internal sealed partial class ZtunnelDaemon
         await shutdown.Task;
         LogDraining(logger, _options.DrainTimeout);
         var deadline = DateTimeOffset.UtcNow + _options.DrainTimeout;
-        await api.DisposeAsync();                           // no new pods
+        await api.StopAsync(Remaining(deadline));           // no new pods; a pod being added may finish
+        await api.DisposeAsync();
         await lifecycle.DisposeAsync();                     // no new connections; rules stay (fail closed)
         LogStoppedAccepting(logger, connections.Count);
         await hbone.StopAsync(Remaining(deadline), CancellationToken.None);   // GOAWAY, wait for tunnels

@@ -120,6 +120,31 @@ public sealed class AdminEndpointTests : IAsyncLifetime
         missing.StatusCode.ShouldBe(HttpStatusCode.NotFound);
     }
 
+    [Theory]
+    [InlineData("DELETE", "/logging", "GET, HEAD, POST, PUT")]
+    [InlineData("PUT", "/config_dump", "GET, HEAD")]
+    [InlineData("HEAD", "/quitquitquit", "POST")]
+    public async Task UnsupportedMethod_Is405_WithAllow(string method, string path, string allow)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        using HttpResponseMessage response = await _fixture.Admin.SendAsync(request);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.MethodNotAllowed);
+        string.Join(", ", response.Content.Headers.Allow).ShouldBe(allow);
+        _fixture.QuitCalls.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Head_ConfigDump_HasTheLengthOfTheGet_AndNoBody()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Head, "/config_dump");
+        using HttpResponseMessage response = await _fixture.Admin.SendAsync(request);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        response.Content.Headers.ContentLength.ShouldBe((await _fixture.Admin.GetByteArrayAsync("/config_dump")).Length);
+        (await response.Content.ReadAsByteArrayAsync()).ShouldBeEmpty();
+    }
+
     internal static PodRegistration Pod(string uid) => new()
     {
         Uid = uid,

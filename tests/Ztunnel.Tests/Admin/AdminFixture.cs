@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Serilog.Core;
 using Serilog.Events;
 using Ztunnel.Admin;
+using Ztunnel.Admin.Http;
 using Ztunnel.Capture.Registration;
 using Ztunnel.Discovery;
 using Ztunnel.Telemetry;
@@ -28,8 +29,9 @@ internal sealed class AdminFixture : IAsyncDisposable
     public HttpClient Admin { get; private set; } = null!;
     public HttpClient MetricsClient { get; private set; } = null!;
     public HttpClient Readiness { get; private set; } = null!;
+    public HttpServer MetricsServer => _servers[1];
 
-    public static async Task<AdminFixture> StartAsync(IReadOnlyList<ConfigDump.CertificateEntry>? certificates = null)
+    public static Task<AdminFixture> StartAsync(IReadOnlyList<ConfigDump.CertificateEntry>? certificates = null)
     {
         var fixture = new AdminFixture();
         var sources = new AdminSources
@@ -42,17 +44,17 @@ internal sealed class AdminFixture : IAsyncDisposable
             Quit = () => Interlocked.Increment(ref fixture.QuitCalls),
         };
         var loopback = new IPEndPoint(IPAddress.Loopback, 0);
-        HttpServer admin = await HttpServer.StartAsync("admin", loopback, new AdminEndpoint(sources).HandleAsync, NullLoggerFactory.Instance, CancellationToken.None);
+        HttpServer admin = HttpServer.Start("admin", loopback, new AdminEndpoint(sources).HandleAsync, NullLoggerFactory.Instance);
         fixture._servers.Add(admin);
-        HttpServer metrics = await HttpServer.StartAsync("metrics", loopback, new MetricsEndpoint(fixture.Metrics).HandleAsync, NullLoggerFactory.Instance, CancellationToken.None);
+        HttpServer metrics = HttpServer.Start("metrics", loopback, new MetricsEndpoint(fixture.Metrics).HandleAsync, NullLoggerFactory.Instance);
         fixture._servers.Add(metrics);
-        HttpServer readiness = await HttpServer.StartAsync("readiness", loopback,
-            new ReadinessEndpoint(fixture.Store, fixture.Registry.List).HandleAsync, NullLoggerFactory.Instance, CancellationToken.None);
+        HttpServer readiness = HttpServer.Start("readiness", loopback,
+            new ReadinessEndpoint(fixture.Store, fixture.Registry.List).HandleAsync, NullLoggerFactory.Instance);
         fixture._servers.Add(readiness);
         fixture.Admin = Client(admin);
         fixture.MetricsClient = Client(metrics);
         fixture.Readiness = Client(readiness);
-        return fixture;
+        return Task.FromResult(fixture);
     }
 
     public async ValueTask DisposeAsync()

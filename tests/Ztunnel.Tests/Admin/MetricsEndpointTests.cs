@@ -52,6 +52,26 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ManyScrapes_ShareOneKeptAliveConnection()
+    {
+        _fixture.Metrics.Add(new ProcessMetrics("1.2.3"));
+        for (int i = 0; i < 50; i++)
+        {
+            new Exposition(await _fixture.MetricsClient.GetStringAsync("/metrics")).Value("istio_build", ("component", "ztunnel"), ("tag", "1.2.3")).ShouldBe(1);
+        }
+        _fixture.MetricsServer.ConnectionCount.ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Post_Is405_WithAllow()
+    {
+        using HttpResponseMessage response = await _fixture.MetricsClient.PostAsync("/metrics", null);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.MethodNotAllowed);
+        string.Join(", ", response.Content.Headers.Allow).ShouldBe("GET, HEAD");
+    }
+
+    [Fact]
     public async Task OtherPath_Is404()
     {
         using HttpResponseMessage response = await _fixture.MetricsClient.GetAsync("/");

@@ -66,6 +66,15 @@ public sealed class ReadinessEndpointTests : IAsyncLifetime
         draining.NotReady().ShouldBe(["draining: the daemon is shutting down"]);
     }
 
+    [Fact]
+    public async Task Post_Is405_WithAllow()
+    {
+        using HttpResponseMessage response = await _fixture.Readiness.PostAsync("/healthz/ready", null);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.MethodNotAllowed);
+        string.Join(", ", response.Content.Headers.Allow).ShouldBe("GET, HEAD");
+    }
+
     private async Task<(HttpStatusCode, string)> ProbeAsync()
     {
         using HttpResponseMessage response = await _fixture.Readiness.GetAsync("/healthz/ready");

@@ -12,10 +12,11 @@ public sealed class CniPluginTests : IAsyncLifetime
     private PodRegistry _registry = null!;
     private RegistrationApi _api = null!;
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync()
     {
         _registry = new PodRegistry(_lifecycle, NullLogger<PodRegistry>.Instance);
-        _api = await RegistrationApi.StartAsync(Path.Combine(_dir, "cni.sock"), _registry, NullLoggerFactory.Instance, CancellationToken.None);
+        _api = RegistrationApi.Start(Path.Combine(_dir, "cni.sock"), _registry, NullLoggerFactory.Instance);
+        return Task.CompletedTask;
     }
 
     public async Task DisposeAsync()

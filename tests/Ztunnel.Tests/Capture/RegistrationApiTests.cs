@@ -13,11 +13,12 @@ public sealed class RegistrationApiTests : IAsyncLifetime
     private RegistrationApi _api = null!;
     private RegistrationClient _client = null!;
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync()
     {
         _registry = new PodRegistry(_lifecycle, NullLogger<PodRegistry>.Instance);
-        _api = await RegistrationApi.StartAsync(Path.Combine(_dir, "run", "cni.sock"), _registry, NullLoggerFactory.Instance, CancellationToken.None);
+        _api = RegistrationApi.Start(Path.Combine(_dir, "run", "cni.sock"), _registry, NullLoggerFactory.Instance);
         _client = new RegistrationClient(_api.SocketPath);
+        return Task.CompletedTask;
     }
 
     public async Task DisposeAsync()
@@ -89,6 +90,34 @@ public sealed class RegistrationApiTests : IAsyncLifetime
         _lifecycle.Stopped.ShouldContain(p => p.Uid == "uid-1");
         (await _client.ListAsync()).ShouldBeEmpty();
         (await _client.RemoveAsync("uid-1")).ShouldBeFalse();
+    }
+
+    [Theory]
+    [InlineData("PUT", "/v1/pods", "405", "Allow: GET, HEAD, POST")]
+    [InlineData("POST", "/v1/pods/uid-1", "405", "Allow: GET, HEAD, DELETE")]
+    [InlineData("GET", "/v2/pods", "404", "no such resource: GET /v2/pods")]
+    public async Task WrongMethodOrPath_IsAnsweredWithJsonError(string method, string path, string status, string detail)
+    {
+        string response = await RawRequestAsync(method, path, "");
+
+        response.ShouldStartWith($"HTTP/1.1 {status}");
+        response.ShouldContain(detail);
+        response.ShouldContain("Content-Type: application/json");
+    }
+
+    [Fact]
+    public async Task ChunkedBody_Is411_AskingForAContentLength()
+    {
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(_api.SocketPath));
+        await socket.SendAsync(Encoding.ASCII.GetBytes("POST /v1/pods HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"));
+        using var reader = new StreamReader(new NetworkStream(socket));
+
+        string response = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        response.ShouldStartWith("HTTP/1.1 411");
+        response.ShouldContain("send the body with a Content-Length");
+        _lifecycle.Started.ShouldBeEmpty();
     }
 
     [Fact]

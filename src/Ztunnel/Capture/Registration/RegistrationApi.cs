@@ -1,8 +1,7 @@
 using System.Net.Sockets;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using Ztunnel.Admin;
+using Ztunnel.Admin.Http;
 
 namespace Ztunnel.Capture.Registration;
 
@@ -21,18 +20,17 @@ public sealed class RegistrationApi : IAsyncDisposable
     private const string PodsPath = "/v1/pods";
 
     private readonly HttpServer _server;
-    private readonly PodRegistry _registry;
 
-    private RegistrationApi(HttpServer server, PodRegistry registry, string socketPath)
+    private RegistrationApi(HttpServer server, string socketPath)
     {
         _server = server;
-        _registry = registry;
         SocketPath = socketPath;
     }
 
     public string SocketPath { get; }
 
-    public static async Task<RegistrationApi> StartAsync(string socketPath, PodRegistry registry, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    /// <summary>Serves the API on <paramref name="socketPath"/>; throws <see cref="IOException"/> when it cannot listen there.</summary>
+    public static RegistrationApi Start(string socketPath, PodRegistry registry, ILoggerFactory loggerFactory)
     {
         string? directory = Path.GetDirectoryName(socketPath);
         if (!string.IsNullOrEmpty(directory))
@@ -42,13 +40,18 @@ public sealed class RegistrationApi : IAsyncDisposable
         // A socket file left by a previous daemon would make bind fail; nobody else serves on our path.
         File.Delete(socketPath);
 
-        RegistrationApi? api = null;
-        HttpServer server = await HttpServer.StartAsync(
-            "pod registration", new UnixDomainSocketEndPoint(socketPath), context => api!.HandleAsync(context), loggerFactory, cancellationToken);
-        api = new RegistrationApi(server, registry, socketPath);
+        var handler = new Handler(registry);
+        HttpServer server = HttpServer.Start("pod registration", new UnixDomainSocketEndPoint(socketPath), handler.HandleAsync, loggerFactory);
         // Registering a pod makes the daemon capture its traffic: root only.
         File.SetUnixFileMode(socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        return api;
+        return new RegistrationApi(server, socketPath);
+    }
+
+    /// <summary>Stops taking requests; one running (a pod being set up) gets until <paramref name="drain"/> to answer.</summary>
+    public async Task StopAsync(TimeSpan drain)
+    {
+        await _server.StopAsync(drain);
+        File.Delete(SocketPath);
     }
 
     public async ValueTask DisposeAsync()
@@ -57,88 +60,87 @@ public sealed class RegistrationApi : IAsyncDisposable
         File.Delete(SocketPath);
     }
 
-    private async Task HandleAsync(HttpContext context)
+    private sealed class Handler(PodRegistry registry)
     {
-        string path = context.Request.Path.Value ?? "";
-        string method = context.Request.Method;
-        CancellationToken aborted = context.RequestAborted;
-
-        if (path == PodsPath && HttpMethods.IsGet(method))
+        public async ValueTask HandleAsync(HttpRequest request, HttpResponse response, CancellationToken stopping)
         {
-            await WriteAsync(context, StatusCodes.Status200OK, _registry.List(), RegistrationJsonContext.Readable.IReadOnlyListPodStatus);
-        }
-        else if (path == PodsPath && HttpMethods.IsPost(method))
-        {
-            await AddAsync(context, aborted);
-        }
-        else if (path.StartsWith(PodsPath + "/", StringComparison.Ordinal) && path.Length > PodsPath.Length + 1)
-        {
-            string uid = Uri.UnescapeDataString(path[(PodsPath.Length + 1)..]);
-            if (HttpMethods.IsGet(method))
+            string path = request.Path;
+            string method = request.Method;
+            if (path == PodsPath)
             {
-                PodStatus? status = _registry.Find(uid);
-                if (status is null)
+                if (request.IsGetOrHead)
                 {
-                    await WriteErrorAsync(context, StatusCodes.Status404NotFound, $"pod {uid} is not registered");
+                    response.WriteJson(200, registry.List(), RegistrationJsonContext.Readable.IReadOnlyListPodStatus);
+                }
+                else if (method == "POST")
+                {
+                    await AddAsync(request, response);
                 }
                 else
                 {
-                    await WriteAsync(context, StatusCodes.Status200OK, status, RegistrationJsonContext.Readable.PodStatus);
+                    MethodNotAllowed(response, "GET, HEAD, POST", method, path);
                 }
             }
-            else if (HttpMethods.IsDelete(method))
+            else if (path.StartsWith(PodsPath + "/", StringComparison.Ordinal) && path.Length > PodsPath.Length + 1)
             {
-                bool removed = await _registry.RemoveAsync(uid, CancellationToken.None);
-                context.Response.StatusCode = removed ? StatusCodes.Status200OK : StatusCodes.Status404NotFound;
+                string uid = Uri.UnescapeDataString(path[(PodsPath.Length + 1)..]);
+                if (request.IsGetOrHead)
+                {
+                    if (registry.Find(uid) is { } status)
+                    {
+                        response.WriteJson(200, status, RegistrationJsonContext.Readable.PodStatus);
+                    }
+                    else
+                    {
+                        WriteError(response, 404, $"pod {uid} is not registered");
+                    }
+                }
+                else if (method == "DELETE")
+                {
+                    response.StatusCode = await registry.RemoveAsync(uid, CancellationToken.None) ? 200 : 404;
+                }
+                else
+                {
+                    MethodNotAllowed(response, "GET, HEAD, DELETE", method, path);
+                }
             }
             else
             {
-                await WriteErrorAsync(context, StatusCodes.Status405MethodNotAllowed, $"{method} is not supported on {path}");
+                WriteError(response, 404, $"no such resource: {method} {path}");
             }
         }
-        else
-        {
-            await WriteErrorAsync(context, StatusCodes.Status404NotFound, $"no such resource: {method} {path}");
-        }
-    }
 
-    private async Task AddAsync(HttpContext context, CancellationToken aborted)
-    {
-        PodRegistration? pod;
-        try
+        private async Task AddAsync(HttpRequest request, HttpResponse response)
         {
-            pod = await JsonSerializer.DeserializeAsync(context.Request.Body, RegistrationJsonContext.Readable.PodRegistration, aborted);
+            PodRegistration? pod;
+            try
+            {
+                pod = request.Body.IsEmpty ? null : JsonSerializer.Deserialize(request.Body.Span, RegistrationJsonContext.Readable.PodRegistration);
+            }
+            catch (JsonException ex)
+            {
+                WriteError(response, 400, $"request body is not a pod registration: {ex.Message}");
+                return;
+            }
+            string? invalid = pod is null ? "request body is empty" : pod.Validate();
+            if (invalid is not null)
+            {
+                WriteError(response, 400, invalid);
+                return;
+            }
+            // Setup runs to the end even if the caller hangs up (a CNI plugin timing out): a half-applied
+            // netns is worse than a finished one, and the runtime's retry of ADD is idempotent.
+            PodStatus status = await registry.AddAsync(pod!, CancellationToken.None);
+            response.WriteJson(status.State == PodState.Ready ? 200 : 500, status, RegistrationJsonContext.Readable.PodStatus);
         }
-        catch (JsonException ex)
-        {
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, $"request body is not a pod registration: {ex.Message}");
-            return;
-        }
-        catch (BadHttpRequestException ex)
-        {
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, ex.Message);
-            return;
-        }
-        string? invalid = pod is null ? "request body is empty" : pod.Validate();
-        if (invalid is not null)
-        {
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, invalid);
-            return;
-        }
-        // Setup runs to the end even if the caller hangs up (a CNI plugin timing out): a half-applied
-        // netns is worse than a finished one, and the runtime's retry of ADD is idempotent.
-        PodStatus status = await _registry.AddAsync(pod!, CancellationToken.None);
-        int code = status.State == PodState.Ready ? StatusCodes.Status200OK : StatusCodes.Status500InternalServerError;
-        await WriteAsync(context, code, status, RegistrationJsonContext.Readable.PodStatus);
-    }
 
-    private static Task WriteErrorAsync(HttpContext context, int statusCode, string message) =>
-        WriteAsync(context, statusCode, new ApiError(message), RegistrationJsonContext.Readable.ApiError);
+        private static void MethodNotAllowed(HttpResponse response, string allow, string method, string path)
+        {
+            response.Allow = allow;
+            WriteError(response, 405, $"{method} is not supported on {path}");
+        }
 
-    private static async Task WriteAsync<T>(HttpContext context, int statusCode, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo)
-    {
-        context.Response.StatusCode = statusCode;
-        context.Response.ContentType = "application/json";
-        await JsonSerializer.SerializeAsync(context.Response.Body, value, typeInfo, context.RequestAborted);
+        private static void WriteError(HttpResponse response, int statusCode, string message) =>
+            response.WriteJson(statusCode, new ApiError(message), RegistrationJsonContext.Readable.ApiError);
     }
 }

@@ -1,6 +1,8 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Text.Json;
 
 namespace Ztunnel.Capture.Registration;
 
@@ -38,7 +40,10 @@ public sealed class RegistrationClient : IDisposable
     /// <summary>Registers a pod; throws <see cref="RegistrationException"/> with the daemon's reason when it was not set up.</summary>
     public async Task<PodStatus> AddAsync(PodRegistration pod, CancellationToken cancellationToken = default)
     {
-        using var response = await SendAsync(() => _http.PostAsJsonAsync("v1/pods", pod, RegistrationJsonContext.Default.PodRegistration, cancellationToken));
+        // With a Content-Length: the daemon refuses chunked request bodies (411).
+        using var body = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(pod, RegistrationJsonContext.Default.PodRegistration));
+        body.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var response = await SendAsync(() => _http.PostAsync("v1/pods", body, cancellationToken));
         if (response.StatusCode is HttpStatusCode.OK or HttpStatusCode.InternalServerError)
         {
             var status = await response.Content.ReadFromJsonAsync(RegistrationJsonContext.Default.PodStatus, cancellationToken)
@@ -105,7 +110,7 @@ public sealed class RegistrationClient : IDisposable
         {
             detail = (await response.Content.ReadFromJsonAsync(RegistrationJsonContext.Default.ApiError, cancellationToken))?.Error ?? "";
         }
-        catch (System.Text.Json.JsonException)
+        catch (JsonException)
         {
             detail = await response.Content.ReadAsStringAsync(cancellationToken);
         }
