@@ -22,6 +22,9 @@ internal sealed partial class HboneConnectHandler
         [LoggerMessage(EventId = 1114, Level = LogLevel.Warning, Message = "{Request}: the session failed; stream reset")]
         public static partial void SessionFailed(ILogger logger, HboneRequest request, Exception exception);
 
+        [LoggerMessage(EventId = 1116, Level = LogLevel.Error, Message = "HBONE stream {StreamId} to {Authority} failed; stream reset")]
+        public static partial void StreamFailed(ILogger logger, int streamId, string authority, Exception exception);
+
         [LoggerMessage(EventId = 1115, Level = LogLevel.Debug, Message = "HBONE client left before its {Status} was sent")]
         public static partial void ClientGoneBeforeAnswer(ILogger logger, int status);
     }

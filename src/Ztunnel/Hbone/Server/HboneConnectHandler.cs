@@ -23,6 +23,12 @@ internal sealed partial class HboneConnectHandler
         {
             await HandleCoreAsync(connection, stream, headers).ConfigureAwait(false);
         }
+        catch (Exception e)
+        {
+            // Nobody awaits this task (it runs per stream on the thread pool): a session's DisposeAsync that
+            // threw would otherwise vanish. The stream is reset by the dispose below.
+            Log.StreamFailed(_logger, stream.Id, stream.Authority, e);
+        }
         finally
         {
             // Resets the stream if it is still open both ways (a session that threw, or was never run).
