@@ -12,7 +12,7 @@ using Ztunnel.Tls;
 namespace Ztunnel.Bench;
 
 /// <summary>
-/// Loopback throughput of ONE HBONE CONNECT stream (our HTTP/2 client -> our Kestrel server, mTLS) beside a
+/// Loopback throughput of ONE HBONE CONNECT stream (our HTTP/2 client -> our HTTP/2 server, mTLS) beside a
 /// raw SslStream pair with the same certificates, in the same run. Each operation moves <see cref="Megabytes"/>
 /// MiB one way and waits for the far side to confirm it read them all. Throughput = size / mean time.
 /// </summary>
@@ -46,7 +46,7 @@ public class TunnelThroughputBenchmarks
         WorkloadCertificate serverCert = CertificateMinter.IssueWorkload(root, ServerId, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1));
         WorkloadCertificate clientCert = CertificateMinter.IssueWorkload(root, ClientId, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1));
 
-        // HBONE: our Kestrel server; "upload" sinks what it reads, "download" sources on request.
+        // HBONE: our HTTP/2 server (HboneServer); "upload" sinks what it reads, "download" sources on request.
         _server = new HboneServer(new BenchHandler(), NullLoggerFactory.Instance);
         await _server.StartAsync();
         var listening = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
