@@ -19,6 +19,11 @@ internal static class Program
             sampler.Print(15);
             return;
         }
+        if (args is ["streams", ..])
+        {
+            await StreamRateConsole.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 20_000);
+            return;
+        }
         if (args is ["throughput", ..])
         {
             await TunnelThroughputConsole.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 8);

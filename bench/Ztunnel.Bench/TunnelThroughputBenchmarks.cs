@@ -28,6 +28,9 @@ public class TunnelThroughputBenchmarks
     private HboneServer _server = null!;
     private Http2ClientConnection _connection = null!;
     private TunnelStream _uploadTunnel = null!;
+
+    /// <summary>The HBONE client connection to our server, after setup (for the stream-rate console).</summary>
+    internal Http2ClientConnection Connection => _connection;
     private TunnelStream _downloadTunnel = null!;
     private SslStream _rawClient = null!;
     private SslStream _rawServer = null!;
@@ -217,7 +220,20 @@ public class TunnelThroughputBenchmarks
         {
             public async Task RunAsync(TunnelStream tunnel, CancellationToken cancellationToken)
             {
-                byte[] buffer = new byte[ChunkSize];
+                // Pooled: the stream-rate console opens tens of thousands of these.
+                byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(ChunkSize);
+                try
+                {
+                    await RunCoreAsync(tunnel, buffer, cancellationToken);
+                }
+                finally
+                {
+                    System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+
+            private async Task RunCoreAsync(TunnelStream tunnel, byte[] buffer, CancellationToken cancellationToken)
+            {
                 if (port == 1)
                 {
                     long received = 0;
