@@ -23,6 +23,9 @@ internal static partial class LinuxNative
     /// <summary>ip(7): bind to an address that is not (yet) configured locally.</summary>
     public const int IP_FREEBIND = 15;
 
+    /// <summary>ip(7): a bind to (ip, 0) leaves the port to connect(), which picks one unique per 4-tuple.</summary>
+    public const int IP_BIND_ADDRESS_NO_PORT = 24;
+
     /// <summary>linux/netfilter_ipv4.h: the destination before NAT (our REDIRECT to 15001).</summary>
     public const int SO_ORIGINAL_DST = 80;
 

@@ -6,7 +6,8 @@ using Microsoft.Win32.SafeHandles;
 namespace Ztunnel.Capture;
 
 /// <summary>
-/// Runs socket-creating code inside a pod's network namespace on one dedicated thread (DESIGN §3).
+/// Runs socket-creating code inside a pod's network namespace on one dedicated thread (DESIGN §3); the
+/// per-connection connecting sockets are made on the caller's thread (see <see cref="CreateConnectingSocketAsync"/>).
 /// A socket belongs to the netns it was created in for its whole life, so the sockets made here can
 /// then be used with ordinary async I/O from any thread.
 /// </summary>
@@ -20,13 +21,27 @@ internal sealed class NetnsRunner : IDisposable
 {
     private const string HomeNamespace = "/proc/thread-self/ns/net";
 
+    // The process's own netns (its main thread never leaves it): where a calling thread returns to after
+    // creating a connecting socket in a pod (see CreateConnectingSocketAsync).
+    private const string ProcessNamespace = "/proc/self/ns/net";
+
     private readonly BlockingCollection<Work> _work = new();
     private readonly Thread _thread;
+    private readonly SafeFileHandle? _processNamespace;
+    private volatile bool _disposed;
 
     public NetnsRunner()
     {
         _thread = new Thread(Loop) { IsBackground = true, Name = "ztunnel-netns" };
         _thread.Start();
+        try
+        {
+            _processNamespace = LinuxNative.OpenNamespace(ProcessNamespace);
+        }
+        catch (CaptureException)
+        {
+            // No /proc (not Linux): connecting sockets go through the runner thread, which reports the error.
+        }
     }
 
     /// <summary>
@@ -58,7 +73,7 @@ internal sealed class NetnsRunner : IDisposable
     }
 
     /// <summary>
-    /// A listening TCP socket (backlog 1024) in the pod netns: SO_MARK <paramref name="mark"/> (0 = none)
+    /// A listening TCP socket (backlog 1024, TCP_NODELAY for what it accepts) in the pod netns: SO_MARK <paramref name="mark"/> (0 = none)
     /// and, when <paramref name="transparent"/>, IP_TRANSPARENT so it accepts TPROXY-diverted connections
     /// whose local endpoint is the original destination. A <c>[::]</c> bind is dual-stack: one listener
     /// takes IPv4 (as <c>::ffff:a.b.c.d</c>) and IPv6 connections. With <paramref name="freebind"/> the
@@ -89,6 +104,9 @@ internal sealed class NetnsRunner : IDisposable
                 }
                 // A restarted daemon re-binds while the old listener's connections sit in TIME_WAIT.
                 socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+                // Accepted sockets inherit TCP_NODELAY from the listener: one setsockopt per listener instead
+                // of one per connection. A relay forwards what it read at once; Nagle would only delay it.
+                socket.NoDelay = true;
                 socket.Bind(bind);
                 socket.Listen(InpodConfig.ListenBacklog);
                 return socket;
@@ -104,24 +122,61 @@ internal sealed class NetnsRunner : IDisposable
 
     /// <summary>
     /// An unconnected TCP socket in the pod netns with SO_MARK <paramref name="mark"/> (0 = none). With a
-    /// <paramref name="transparentSource"/> it is IP_TRANSPARENT and bound to (that address, a port the
-    /// kernel picks), so the peer sees the original client's IP. The picked port is never the client's own
-    /// (<paramref name="transparentSource"/>'s port): that would give the new connection the same tuple as
-    /// the client's diverted one in the pod's conntrack table, and the two would share a connmark.
+    /// <paramref name="transparentSource"/> it is IP_TRANSPARENT and bound to that address, so the peer sees
+    /// the original client's IP. Given the client's port, the socket is bound now to a port the kernel
+    /// picks that is never the client's own: that would give the new connection the same tuple as the
+    /// client's diverted one in the pod's conntrack table, and the two would share a connmark. Given port 0,
+    /// the port is left to connect() (IP_BIND_ADDRESS_NO_PORT): cheap at any connection rate, where a bind
+    /// to port 0 scans the ephemeral range past every port still held in TIME_WAIT.
     /// The caller ConnectAsync's it from any thread.
     /// </summary>
-    public Task<Socket> CreateConnectingSocketAsync(string netnsPath, AddressFamily family, uint mark, IPEndPoint? transparentSource) =>
-        RunAsync(netnsPath, () =>
+    /// <remarks>
+    /// Runs on the calling thread, not the runner thread: it enters the pod netns, makes the socket with
+    /// plain synchronous calls (nothing in between queues thread-pool work or starts a thread, so no thread
+    /// is born in the pod) and returns to the process's netns before it returns. A hop to the runner thread
+    /// and back cost two context switches per proxied inbound connection.
+    /// </remarks>
+    public Task<Socket> CreateConnectingSocketAsync(string netnsPath, AddressFamily family, uint mark, IPEndPoint? transparentSource)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_processNamespace is null)
         {
-            Socket socket = CreateConnecting(netnsPath, family, mark, transparentSource);
-            if (transparentSource is { Port: not 0 } && ((IPEndPoint)socket.LocalEndPoint!).Port == transparentSource.Port)
-            {
-                // Keep the first socket (and so its port) until the second one has another port.
-                using Socket clash = socket;
-                socket = CreateConnecting(netnsPath, family, mark, transparentSource);
-            }
-            return socket;
-        });
+            return RunAsync(netnsPath, () => CreateConnectingAvoidingClientPort(netnsPath, family, mark, transparentSource));
+        }
+        try
+        {
+            using SafeFileHandle target = LinuxNative.OpenNamespace(netnsPath);
+            LinuxNative.SetNetns(target, netnsPath);
+        }
+        catch (CaptureException ex)
+        {
+            return Task.FromException<Socket>(ex);
+        }
+        try
+        {
+            return Task.FromResult(CreateConnectingAvoidingClientPort(netnsPath, family, mark, transparentSource));
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException<Socket>(ex);
+        }
+        finally
+        {
+            ReturnHome(_processNamespace, netnsPath);
+        }
+    }
+
+    private static Socket CreateConnectingAvoidingClientPort(string netnsPath, AddressFamily family, uint mark, IPEndPoint? transparentSource)
+    {
+        Socket socket = CreateConnecting(netnsPath, family, mark, transparentSource);
+        if (transparentSource is { Port: not 0 } && ((IPEndPoint)socket.LocalEndPoint!).Port == transparentSource.Port)
+        {
+            // Keep the first socket (and so its port) until the second one has another port.
+            using Socket clash = socket;
+            socket = CreateConnecting(netnsPath, family, mark, transparentSource);
+        }
+        return socket;
+    }
 
     private static Socket CreateConnecting(string netnsPath, AddressFamily family, uint mark, IPEndPoint? transparentSource)
     {
@@ -135,6 +190,10 @@ internal sealed class NetnsRunner : IDisposable
             if (transparentSource is not null)
             {
                 SocketOptions.SetTransparent(socket);
+                if (transparentSource.Port == 0)
+                {
+                    SocketOptions.SetBindAddressNoPort(socket);
+                }
                 socket.Bind(new IPEndPoint(transparentSource.Address, 0));
             }
             return socket;
@@ -151,12 +210,14 @@ internal sealed class NetnsRunner : IDisposable
     /// <summary>Finishes queued work and stops the thread.</summary>
     public void Dispose()
     {
+        _disposed = true;
         _work.CompleteAdding();
         if (Thread.CurrentThread != _thread)
         {
             _thread.Join();
         }
         _work.Dispose();
+        _processNamespace?.Dispose();
     }
 
     private void Post(Work work)
@@ -212,12 +273,17 @@ internal sealed class NetnsRunner : IDisposable
         {
             error = ex;
         }
+        ReturnHome(home, work.NetnsPath);
+        return error;
+    }
+
+    private static void ReturnHome(SafeFileHandle home, string netnsPath)
+    {
         if (!LinuxNative.TrySetNetns(home, out int errno))
         {
             // A thread stuck in a pod's netns would create every later socket in the wrong place.
-            Environment.FailFast($"ztunnel: cannot return the netns thread from '{work.NetnsPath}' to its own namespace: {LinuxNative.Describe(errno)}");
+            Environment.FailFast($"ztunnel: cannot return a thread from '{netnsPath}' to its own namespace: {LinuxNative.Describe(errno)}");
         }
-        return error;
     }
 
     private readonly record struct Work(string NetnsPath, Action Run, Action<Exception?> Complete);

@@ -53,15 +53,27 @@ internal static class SocketOptions
     }
 
     /// <summary>
+    /// IP_BIND_ADDRESS_NO_PORT: a bind to (ip, 0) only sets the source address; connect() picks the port
+    /// by the whole 4-tuple. A plain bind(ip, 0) has to find a port no other socket of the netns is bound
+    /// to, a scan of the ephemeral range that grows with every TIME_WAIT socket a busy pod leaves behind.
+    /// The option is on the SOL_IP level and applies to IPv6 sockets as well (ip(7), ipv6(7)).
+    /// </summary>
+    public static void SetBindAddressNoPort(Socket socket) =>
+        LinuxNative.SetSocketOption(socket.SafeHandle, LinuxNative.SOL_IP, LinuxNative.IP_BIND_ADDRESS_NO_PORT, 1, "IP_BIND_ADDRESS_NO_PORT");
+
+    /// <summary>
     /// The destination the app connected to before our nat OUTPUT REDIRECT sent it to 15001
     /// (SO_ORIGINAL_DST; IP6T_SO_ORIGINAL_DST for IPv6 connections). Fails with a
     /// <see cref="CaptureException"/> (errno ENOENT) when the connection was not NATed.
     /// </summary>
     public static IPEndPoint GetOriginalDestination(Socket socket)
     {
-        var local = socket.LocalEndPoint as IPEndPoint
-            ?? throw new CaptureException("SO_ORIGINAL_DST: the socket has no local IP endpoint (not bound or not IP)");
-        bool ipv4 = local.AddressFamily == AddressFamily.InterNetwork || local.Address.IsIPv4MappedToIPv6;
+        // The peer's family is the connection's (an IPv4 peer of a dual-stack listener is ::ffff:a.b.c.d on
+        // both ends). An accepted socket knows its peer from accept(), while its local endpoint would cost a
+        // getsockname() per connection.
+        var peer = socket.RemoteEndPoint as IPEndPoint
+            ?? throw new CaptureException("SO_ORIGINAL_DST: the socket has no local IP endpoint (not an accepted IP connection)");
+        bool ipv4 = peer.AddressFamily == AddressFamily.InterNetwork || peer.Address.IsIPv4MappedToIPv6;
         if (ipv4)
         {
             // struct sockaddr_in: family (host order), port (network order), 4 address bytes, padding.

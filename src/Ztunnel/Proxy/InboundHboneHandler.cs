@@ -78,8 +78,7 @@ internal sealed class InboundHboneHandler : IHboneRequestHandler
     {
         public async Task RunAsync(TunnelStream tunnel, CancellationToken cancellationToken)
         {
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, podRemoved);
-            await ProxiedConnection.RelayAsync(owner._context, description, tunnel, app, owner._logger, linked.Token);
+            await ProxiedConnection.RelayAsync(owner._context, description, tunnel, app, owner._logger, cancellationToken, alsoCutBy: podRemoved);
         }
 
         // RunAsync disposes the app socket; this covers a session that never ran (the 200 could not be sent).

@@ -75,7 +75,7 @@ internal static class PodSockets
                 }
                 continue;
             }
-            accepted.NoDelay = true;
+            // TCP_NODELAY is inherited from the listener (NetnsRunner.CreateListenerAsync sets it).
             _ = handle(accepted);
         }
     }

@@ -28,7 +28,12 @@ internal sealed class PooledOutboundTunnels : IOutboundTunnels, IAsyncDisposable
 
     public Task<TunnelStream> OpenAsync(EnrolledPod source, SpiffeId destinationIdentity, IPEndPoint target, IPEndPoint client, CancellationToken cancellationToken)
     {
-        HboneConnectionPool pool = _pools.GetOrAdd(source.Uid, _ => new Lazy<HboneConnectionPool>(() => CreatePool(source))).Value;
+        // Looked up first: GetOrAdd's factory closure would be allocated on every call, found or not.
+        if (!_pools.TryGetValue(source.Uid, out Lazy<HboneConnectionPool>? lazy))
+        {
+            lazy = _pools.GetOrAdd(source.Uid, _ => new Lazy<HboneConnectionPool>(() => CreatePool(source)));
+        }
+        HboneConnectionPool pool = lazy.Value;
         var key = new HbonePoolKey(source.Identity, destinationIdentity, new IPEndPoint(target.Address, HboneDefaults.Port));
         KeyValuePair<string, string>[] headers = [new("forwarded", $"for=\"{Format(client)}\"")];
         return pool.ConnectAsync(key, Format(target), headers, cancellationToken);

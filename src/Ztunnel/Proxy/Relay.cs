@@ -24,19 +24,33 @@ internal static class Relay
     /// </summary>
     public static async Task RunAsync(TunnelStream client, TunnelStream server, RelayCounters counters, CancellationToken cancellationToken)
     {
-        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task up = CopyAsync(client, server, counters, toServer: true, failed);
-        Task down = CopyAsync(server, client, counters, toServer: false, failed);
+        using var cut = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (!await RunAsync(client, server, counters, cut))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    /// <summary>
+    /// The relay with a token source the caller already has (one per connection instead of two): the caller
+    /// cancels <paramref name="cut"/> to end the relay, and the relay cancels it when one direction fails.
+    /// Returns true when both directions ended normally, false when the connection was reset (both ends).
+    /// </summary>
+    internal static async Task<bool> RunAsync(TunnelStream client, TunnelStream server, RelayCounters counters, CancellationTokenSource cut)
+    {
+        Task up = CopyAsync(client, server, counters, toServer: true, cut);
+        Task down = CopyAsync(server, client, counters, toServer: false, cut);
         try
         {
             await Task.WhenAll(up, down);
+            return true;
         }
         catch
         {
             // One direction failed (reset, broken pipe, cancel): the connection is over both ways.
             client.Reset();
             server.Reset();
-            cancellationToken.ThrowIfCancellationRequested();
+            return false;
         }
     }
 
