@@ -12,7 +12,7 @@ using Ztunnel.Tls;
 namespace Ztunnel.Bench;
 
 /// <summary>
-/// Loopback throughput of ONE HBONE CONNECT stream (our HTTP/2 client -> our Kestrel server, mTLS) beside a
+/// Loopback throughput of ONE HBONE CONNECT stream (our HTTP/2 client -> our HTTP/2 server, mTLS) beside a
 /// raw SslStream pair with the same certificates, in the same run. Each operation moves <see cref="Megabytes"/>
 /// MiB one way and waits for the far side to confirm it read them all. Throughput = size / mean time.
 /// </summary>
@@ -28,6 +28,9 @@ public class TunnelThroughputBenchmarks
     private HboneServer _server = null!;
     private Http2ClientConnection _connection = null!;
     private TunnelStream _uploadTunnel = null!;
+
+    /// <summary>The HBONE client connection to our server, after setup (for the stream-rate console).</summary>
+    internal Http2ClientConnection Connection => _connection;
     private TunnelStream _downloadTunnel = null!;
     private SslStream _rawClient = null!;
     private SslStream _rawServer = null!;
@@ -46,7 +49,7 @@ public class TunnelThroughputBenchmarks
         WorkloadCertificate serverCert = CertificateMinter.IssueWorkload(root, ServerId, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1));
         WorkloadCertificate clientCert = CertificateMinter.IssueWorkload(root, ClientId, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1));
 
-        // HBONE: our Kestrel server; "upload" sinks what it reads, "download" sources on request.
+        // HBONE: our HTTP/2 server (HboneServer); "upload" sinks what it reads, "download" sources on request.
         _server = new HboneServer(new BenchHandler(), NullLoggerFactory.Instance);
         await _server.StartAsync();
         var listening = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -217,7 +220,20 @@ public class TunnelThroughputBenchmarks
         {
             public async Task RunAsync(TunnelStream tunnel, CancellationToken cancellationToken)
             {
-                byte[] buffer = new byte[ChunkSize];
+                // Pooled: the stream-rate console opens tens of thousands of these.
+                byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(ChunkSize);
+                try
+                {
+                    await RunCoreAsync(tunnel, buffer, cancellationToken);
+                }
+                finally
+                {
+                    System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+
+            private async Task RunCoreAsync(TunnelStream tunnel, byte[] buffer, CancellationToken cancellationToken)
+            {
                 if (port == 1)
                 {
                     long received = 0;

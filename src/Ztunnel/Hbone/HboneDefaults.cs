@@ -1,7 +1,7 @@
 namespace Ztunnel.Hbone;
 
 /// <summary>
-/// HTTP/2 numbers shared by our client and our Kestrel server (DESIGN §4), chosen to match Istio's ztunnel.
+/// HTTP/2 numbers shared by our client and our server (DESIGN §4), chosen to match Istio's ztunnel.
 /// </summary>
 internal static class HboneDefaults
 {

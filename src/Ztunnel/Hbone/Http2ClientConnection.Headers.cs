@@ -4,25 +4,10 @@ using Ztunnel.Hbone.Hpack;
 
 namespace Ztunnel.Hbone;
 
-// Opening CONNECT streams and receiving header blocks (HEADERS + CONTINUATION, RFC 9113 §4.3, §6.2, §6.10).
+// Opening CONNECT streams and applying their response headers (RFC 9113 §8.1, §8.5).
 public sealed partial class Http2ClientConnection
 {
-    /// <summary>
-    /// Cap on one encoded header block across HEADERS + CONTINUATION. Our decoded cap is 16 KiB; even
-    /// worst-case Huffman stays far below this. Stops an endless CONTINUATION stream from growing memory.
-    /// </summary>
-    private const int MaxHeaderBlockSize = 64 * 1024;
-
-    /// <summary>Cap on CONTINUATION frames per block: zero-length ones would otherwise never hit the byte cap.</summary>
-    private const int MaxContinuationFrames = 64;
-
     private readonly ResponseHeaderSink _responseSink = new();
-    private byte[]? _headerBlock;
-    private int _headerBlockLength;
-    private int _continuationStreamId;
-    private int _continuationCount;
-    private bool _headerEndStream;
-    private bool _headerSelfDependent;
 
     /// <summary>
     /// Opens a CONNECT tunnel to <paramref name="authority"/> (host:port): <c>:method CONNECT</c>,
@@ -49,7 +34,8 @@ public sealed partial class Http2ClientConnection
             }
             throw;
         }
-        Http2ClientStream stream;
+        Http2Stream stream;
+        bool writeHere;
         lock (_sync)
         {
             if (reserved)
@@ -65,11 +51,16 @@ public sealed partial class Http2ClientConnection
             }
             int id = _nextStreamId;
             _nextStreamId += 2;
-            stream = new Http2ClientStream(this, id, authority, _peerInitialWindowSize, HboneDefaults.StreamWindow);
+            stream = new Http2Stream(this, id, authority, _peerInitialWindowSize, HboneDefaults.StreamWindow, server: false);
             _streams.Add(id, stream);
             // Stream ids must appear on the wire in increasing order (§5.1.1): allocate and write under one lock.
             Http2FrameWriter.WriteHeaders(_output, id, block, endStream: false, _peerMaxFrameSize);
-            FlushOutputLocked();
+            writeHere = PublishAndClaimLocked();
+        }
+        if (writeHere)
+        {
+            // Nobody was writing: send the HEADERS from here rather than waking the write loop.
+            await WriteInlineAsync().ConfigureAwait(false);
         }
         try
         {
@@ -141,94 +132,19 @@ public sealed partial class Http2ClientConnection
         return true;
     }
 
-    private void OnHeaders(in Http2FrameHeader header, in ReadOnlySequence<byte> payload)
+    private protected override void OnHeadersFrame(int streamId)
     {
-        ReadOnlySequence<byte> fragment = Http2FrameReader.GetHeaderBlockFragment(header, payload, out bool selfDependent);
         lock (_sync)
         {
-            if (!_streams.ContainsKey(header.StreamId))
+            if (!_streams.ContainsKey(streamId))
             {
-                ThrowIfIdleStream(header.StreamId, Http2FrameType.Headers);
+                ThrowIfIdleStream(streamId, Http2FrameType.Headers);
             }
         }
-        _headerEndStream = header.HasFlag(Http2Flags.EndStream);
-        _headerSelfDependent = selfDependent;
-        if (header.HasFlag(Http2Flags.EndHeaders) && fragment.IsSingleSegment)
-        {
-            // The common case: the whole block in one frame, decoded in place.
-            OnHeaderBlock(header.StreamId, fragment.FirstSpan);
-            return;
-        }
-        _headerBlockLength = 0;
-        AppendHeaderFragment(header.StreamId, fragment);
-        if (header.HasFlag(Http2Flags.EndHeaders))
-        {
-            OnHeaderBlock(header.StreamId, _headerBlock.AsSpan(0, _headerBlockLength));
-        }
-        else
-        {
-            _continuationStreamId = header.StreamId;
-            _continuationCount = 0;
-        }
     }
 
-    private void OnContinuation(in Http2FrameHeader header, in ReadOnlySequence<byte> payload)
-    {
-        if (_continuationStreamId == 0)
-        {
-            throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, $"CONTINUATION on stream {header.StreamId} without a HEADERS frame before it");
-        }
-        if (header.StreamId != _continuationStreamId)
-        {
-            throw new Http2ConnectionException(Http2ErrorCode.ProtocolError,
-                $"CONTINUATION on stream {header.StreamId} while the header block of stream {_continuationStreamId} is open");
-        }
-        if (++_continuationCount > MaxContinuationFrames)
-        {
-            throw new Http2ConnectionException(Http2ErrorCode.EnhanceYourCalm,
-                $"header block of stream {header.StreamId} spans more than {MaxContinuationFrames} CONTINUATION frames");
-        }
-        AppendHeaderFragment(header.StreamId, payload);
-        if (header.HasFlag(Http2Flags.EndHeaders))
-        {
-            _continuationStreamId = 0;
-            OnHeaderBlock(header.StreamId, _headerBlock.AsSpan(0, _headerBlockLength));
-        }
-    }
-
-    private void AppendHeaderFragment(int streamId, in ReadOnlySequence<byte> fragment)
-    {
-        long needed = _headerBlockLength + fragment.Length;
-        if (needed > MaxHeaderBlockSize)
-        {
-            throw new Http2ConnectionException(Http2ErrorCode.EnhanceYourCalm,
-                $"header block of stream {streamId} is larger than {MaxHeaderBlockSize} bytes");
-        }
-        if (_headerBlock is null || _headerBlock.Length < needed)
-        {
-            byte[] bigger = ArrayPool<byte>.Shared.Rent((int)Math.Max(needed, 4096));
-            if (_headerBlock is not null)
-            {
-                _headerBlock.AsSpan(0, _headerBlockLength).CopyTo(bigger);
-                ArrayPool<byte>.Shared.Return(_headerBlock);
-            }
-            _headerBlock = bigger;
-        }
-        fragment.CopyTo(_headerBlock.AsSpan(_headerBlockLength));
-        _headerBlockLength = (int)needed;
-    }
-
-    private void ReturnHeaderBuffer()
-    {
-        if (_headerBlock is { } buffer)
-        {
-            _headerBlock = null;
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    /// <summary>A complete header block: always decoded (the HPACK table must stay in sync even for closed streams), then applied.</summary>
-    private void OnHeaderBlock(int streamId, ReadOnlySpan<byte> block)
+    /// <summary>A response header block: always decoded (the HPACK table must stay in sync even for closed streams), then applied.</summary>
+    private protected override void OnHeaderBlock(int streamId, ReadOnlySpan<byte> block, bool endStream, bool selfDependent)
     {
         _responseSink.Reset();
         _hpack.Decode(block, _responseSink);
@@ -238,18 +154,18 @@ public sealed partial class Http2ClientConnection
             {
                 return; // closed or reset already: ignore (RFC 9113 §5.1)
             }
-            if (_headerSelfDependent)
+            if (selfDependent)
             {
                 throw new Http2StreamException(streamId, Http2ErrorCode.ProtocolError, "HEADERS frame makes the stream depend on itself");
             }
-            OnStreamHeadersLocked(stream, _headerEndStream);
+            OnStreamHeadersLocked(stream, endStream);
             FlushOutputLocked();
         }
     }
 
-    private void OnStreamHeadersLocked(Http2ClientStream stream, bool endStream)
+    private void OnStreamHeadersLocked(Http2Stream stream, bool endStream)
     {
-        if (stream.ResponseReceived)
+        if (stream.HeadersReceived)
         {
             // Trailers: only allowed as the last frame (RFC 9113 §8.1).
             if (!endStream)
@@ -273,7 +189,7 @@ public sealed partial class Http2ClientConnection
             }
             return;
         }
-        stream.ResponseReceived = true;
+        stream.HeadersReceived = true;
         if (status == 200)
         {
             stream.CompleteResponse(null);

@@ -152,14 +152,16 @@ internal static class Http2FrameReader
         return new Http2Setting((Http2SettingId)BinaryPrimitives.ReadUInt16BigEndian(bytes), BinaryPrimitives.ReadUInt32BigEndian(bytes[2..]));
     }
 
-    /// <summary>Range checks of RFC 9113 §6.5.2 for settings a server sends to a client.</summary>
-    public static void ValidateSetting(Http2Setting setting)
+    /// <summary>Range checks of RFC 9113 §6.5.2 for settings the peer sent (<paramref name="fromServer"/>: we are the client).</summary>
+    public static void ValidateSetting(Http2Setting setting, bool fromServer)
     {
         switch (setting.Id)
         {
             // A server must not announce push; a client treats ENABLE_PUSH=1 from it as PROTOCOL_ERROR too.
-            case Http2SettingId.EnablePush when setting.Value != 0:
+            case Http2SettingId.EnablePush when fromServer && setting.Value != 0:
                 throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, $"SETTINGS_ENABLE_PUSH is {setting.Value}; a server may only send 0");
+            case Http2SettingId.EnablePush when setting.Value > 1:
+                throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, $"SETTINGS_ENABLE_PUSH is {setting.Value}; only 0 and 1 are valid");
             case Http2SettingId.InitialWindowSize when setting.Value > int.MaxValue:
                 throw new Http2ConnectionException(Http2ErrorCode.FlowControlError, $"SETTINGS_INITIAL_WINDOW_SIZE {setting.Value} is above 2^31-1");
             case Http2SettingId.MaxFrameSize when setting.Value is < Http2FrameHeader.DefaultMaxFrameSize or > Http2FrameHeader.MaxPayloadLength:

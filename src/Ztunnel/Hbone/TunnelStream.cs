@@ -3,7 +3,7 @@ namespace Ztunnel.Hbone;
 /// <summary>
 /// One proxied TCP connection carried as one HTTP/2 CONNECT stream: a duplex byte stream.
 /// Reading returns 0 when the peer half-closed (END_STREAM, the TCP FIN of the far side).
-/// Both the client side (our HTTP/2 client) and the server side (Kestrel) expose this type, so the
+/// Both roles of our HTTP/2 connection (client and server) expose this type, so the
 /// proxy relays the same way in both directions.
 /// </summary>
 public abstract class TunnelStream : Stream

@@ -49,7 +49,7 @@ public static class HboneTls
     }
 
     /// <summary>Options for accepting HBONE connections as <paramref name="own"/>; clients must present a certificate.</summary>
-    /// <param name="logger">Log each rejected client with its reason (Kestrel itself logs handshake failures only at Debug).</param>
+    /// <param name="logger">Log each rejected client with its reason (the HBONE server itself logs handshake failures only at Debug).</param>
     public static SslServerAuthenticationOptions ServerOptions(WorkloadCertificate own, TrustBundle bundle, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(own);

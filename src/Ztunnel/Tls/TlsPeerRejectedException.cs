@@ -9,7 +9,7 @@ namespace Ztunnel.Tls;
 /// <remarks>
 /// Thrown from the RemoteCertificateValidationCallback of <see cref="HboneTls"/>'s options. .NET 10's
 /// SslStream lets a callback exception escape AuthenticateAsClientAsync/AuthenticateAsServerAsync
-/// unchanged, so callers (and Kestrel, which catches AuthenticationException) see this type with the
+/// unchanged, so callers (and the HBONE server, which catches AuthenticationException) see this type with the
 /// reason as its message. Returning false instead would only yield the generic "rejected by the provided
 /// RemoteCertificateValidationCallback". The cost: no TLS alert is sent, the peer sees the connection
 /// close (EOF or reset) during or right after its handshake.

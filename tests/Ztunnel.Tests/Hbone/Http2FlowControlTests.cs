@@ -42,7 +42,7 @@ public sealed class Http2FlowControlTests
         var (tunnel, id) = await peer.OpenTunnelAsync();
         await tunnel.WriteAsync(Pattern(1000));
         await ReadDataAsync(peer, id, 1000);
-        var stream = (Http2ClientStream)tunnel;
+        var stream = (Http2Stream)tunnel;
 
         // RFC 9113 §6.9.2: the new initial size applies to open streams as a delta: 0 + (500 - 1000) = -500.
         await peer.WriteSettingsAsync(new Http2Setting(Http2SettingId.InitialWindowSize, 500));
@@ -119,7 +119,7 @@ public sealed class Http2FlowControlTests
             await peer.WriteDataAsync(id, Pattern(Chunk));
         }
         await peer.SyncAsync();
-        var stream = (Http2ClientStream)tunnel;
+        var stream = (Http2Stream)tunnel;
         stream.ReceiveWindow.ShouldBe(HboneDefaults.StreamWindow - (3 * Chunk)); // nothing returned while unread
 
         await ReadExactlyAsync(tunnel, 2 * Chunk);
@@ -169,7 +169,7 @@ public sealed class Http2FlowControlTests
         "0123456789"u8.CopyTo(payload.AsSpan(1));
         await peer.WriteFrameAsync(Http2FrameType.Data, Http2Flags.Padded, id, payload);
         await peer.SyncAsync();
-        var stream = (Http2ClientStream)tunnel;
+        var stream = (Http2Stream)tunnel;
         // 211 bytes counted, the 201 bytes of pad length + padding immediately credited back (unacked, batched).
         stream.ReceiveWindow.ShouldBe(HboneDefaults.StreamWindow - 211);
         stream.ReceiveUnacked.ShouldBe(201);

@@ -170,7 +170,7 @@ public sealed class Http2FrameCodecTests
     [InlineData((int)Http2SettingId.MaxFrameSize, 16383u, (uint)Http2ErrorCode.ProtocolError)]
     [InlineData((int)Http2SettingId.MaxFrameSize, 16777216u, (uint)Http2ErrorCode.ProtocolError)]
     public void InvalidSetting_IsConnectionError(int id, uint value, uint expected) =>
-        Should.Throw<Http2ConnectionException>(() => Http2FrameReader.ValidateSetting(new Http2Setting((Http2SettingId)id, value))).ErrorCode.ShouldBe((Http2ErrorCode)expected);
+        Should.Throw<Http2ConnectionException>(() => Http2FrameReader.ValidateSetting(new Http2Setting((Http2SettingId)id, value), fromServer: true)).ErrorCode.ShouldBe((Http2ErrorCode)expected);
 
     [Theory]
     [InlineData((int)Http2SettingId.EnablePush, 0u)]
@@ -178,7 +178,7 @@ public sealed class Http2FrameCodecTests
     [InlineData((int)Http2SettingId.MaxFrameSize, 16384u)]
     [InlineData((int)Http2SettingId.MaxFrameSize, 16777215u)]
     [InlineData(0xFF, 12345u)]
-    public void ValidSetting_IsAccepted(int id, uint value) => Http2FrameReader.ValidateSetting(new Http2Setting((Http2SettingId)id, value));
+    public void ValidSetting_IsAccepted(int id, uint value) => Http2FrameReader.ValidateSetting(new Http2Setting((Http2SettingId)id, value), fromServer: true);
 
     private static ReadOnlySequence<byte> Segments(params byte[][] parts)
     {

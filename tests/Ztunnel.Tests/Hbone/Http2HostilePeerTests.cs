@@ -147,19 +147,9 @@ public sealed class Http2HostilePeerTests
         await using var peer = await RawHttp2Peer.StartAsync();
         Task<TunnelStream> open = peer.Client.OpenConnectAsync("10.0.0.1:80", null, CancellationToken.None);
         var (id, _, _) = await peer.ReadRequestAsync();
-        // One 4000-byte header inserted into the dynamic table (literal with incremental indexing, new
-        // name), then referenced 1000 times: 4 MB decoded from a ~5 KB block.
-        var block = new List<byte> { 0x88, 0x40, 1, (byte)'x', 0x7F };
-        int length = 4000 - 127;
-        while (length >= 128)
-        {
-            block.Add((byte)(length % 128 | 128));
-            length /= 128;
-        }
-        block.Add((byte)length);
-        block.AddRange(Enumerable.Repeat((byte)'a', 4000));
-        block.AddRange(Enumerable.Repeat((byte)0xBE, 1000)); // indexed: dynamic entry 62
-        await peer.WriteFrameAsync(Http2FrameType.Headers, Http2Flags.EndHeaders, id, block.ToArray());
+        // A :status 200, then the bomb.
+        byte[] block = RawHttp2Endpoint.HpackBombBlock(0x88);
+        await peer.WriteFrameAsync(Http2FrameType.Headers, Http2Flags.EndHeaders, id, block);
         (await peer.ReadUntilGoAwayAsync()).ShouldBe(Http2ErrorCode.CompressionError);
         await Should.ThrowAsync<IOException>(open.WaitAsync(Guard));
     }

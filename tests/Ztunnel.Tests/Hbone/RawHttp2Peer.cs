@@ -20,19 +20,14 @@ internal sealed record RawFrame(Http2FrameHeader Header, byte[] Payload)
 /// A scripted HTTP/2 server over a real loopback TCP socket: the test writes exactly the frames it wants
 /// (also broken ones) and reads what our client sends. Plaintext: the client takes any Stream.
 /// </summary>
-internal sealed class RawHttp2Peer : IAsyncDisposable
+internal sealed class RawHttp2Peer : RawHttp2Endpoint
 {
-    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(30);
     private readonly TcpListener _listener;
-    private readonly Socket _socket;
-    private readonly NetworkStream _stream;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
 
     private RawHttp2Peer(TcpListener listener, Socket socket)
+        : base(socket)
     {
         _listener = listener;
-        _socket = socket;
-        _stream = new NetworkStream(socket, ownsSocket: true);
     }
 
     public Http2ClientConnection Client { get; private set; } = null!;
@@ -88,7 +83,7 @@ internal sealed class RawHttp2Peer : IAsyncDisposable
     private async Task ReadClientPrefaceAsync()
     {
         byte[] preface = new byte[24];
-        await _stream.ReadExactlyAsync(preface).AsTask().WaitAsync(Guard);
+        await Reader.ReadExactlyAsync(preface).AsTask().WaitAsync(Guard);
         preface.AsSpan().SequenceEqual(Http2FrameWriter.ClientPreface).ShouldBeTrue("client preface");
         ClientPrefaceFrames.Add(await ReadFrameAsync());
         ClientPrefaceFrames.Add(await ReadFrameAsync());
@@ -98,47 +93,6 @@ internal sealed class RawHttp2Peer : IAsyncDisposable
 
     /// <summary>For peers started without SETTINGS: the client's StartAsync.</summary>
     public Task<Http2ClientConnection> PendingStart => _pendingStart!;
-
-    public async Task<RawFrame> ReadFrameAsync()
-    {
-        byte[] header = new byte[Http2FrameHeader.Size];
-        await _stream.ReadExactlyAsync(header).AsTask().WaitAsync(Guard);
-        var h = Http2FrameHeader.Read(header);
-        byte[] payload = new byte[h.PayloadLength];
-        await _stream.ReadExactlyAsync(payload).AsTask().WaitAsync(Guard);
-        return new RawFrame(h, payload);
-    }
-
-    /// <summary>The next frame of <paramref name="type"/> (on <paramref name="streamId"/> if given), skipping others.</summary>
-    public async Task<RawFrame> ExpectAsync(Http2FrameType type, int? streamId = null)
-    {
-        while (true)
-        {
-            RawFrame frame = await ReadFrameAsync();
-            if (frame.Type == type && (streamId is null || frame.StreamId == streamId))
-            {
-                return frame;
-            }
-        }
-    }
-
-    /// <summary>Reads until GOAWAY and returns its error code; null if the client closed without one.</summary>
-    public async Task<Http2ErrorCode?> ReadUntilGoAwayAsync()
-    {
-        try
-        {
-            RawFrame frame = await ExpectAsync(Http2FrameType.GoAway);
-            return (Http2ErrorCode)frame.ReadUInt32(4);
-        }
-        catch (EndOfStreamException)
-        {
-            return null;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
 
     /// <summary>Reads the client's next HEADERS block and decodes it.</summary>
     public async Task<(int StreamId, List<(string Name, string Value)> Headers, RawFrame Frame)> ReadRequestAsync()
@@ -155,42 +109,12 @@ internal sealed class RawHttp2Peer : IAsyncDisposable
         return (frame.StreamId, sink.Headers, frame);
     }
 
-    public Task WriteFrameAsync(Http2FrameType type, byte flags, int streamId, ReadOnlySpan<byte> payload)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        Http2FrameWriter.WriteFrame(buffer, type, flags, streamId, payload);
-        return WriteRawAsync(buffer.WrittenMemory);
-    }
-
-    public async Task WriteRawAsync(ReadOnlyMemory<byte> bytes)
-    {
-        await _writeLock.WaitAsync();
-        try
-        {
-            await _stream.WriteAsync(bytes).AsTask().WaitAsync(Guard);
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
-
-    public Task WriteSettingsAsync(params Http2Setting[] settings)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        Http2FrameWriter.WriteSettings(buffer, settings);
-        return WriteRawAsync(buffer.WrittenMemory);
-    }
-
     public Task RespondAsync(int streamId, int status, bool endStream = false)
     {
         var block = new ArrayBufferWriter<byte>();
         HpackEncoder.EncodeStatus(status, block);
         return WriteFrameAsync(Http2FrameType.Headers, (byte)(Http2Flags.EndHeaders | (endStream ? Http2Flags.EndStream : 0)), streamId, block.WrittenSpan);
     }
-
-    public Task WriteDataAsync(int streamId, ReadOnlySpan<byte> data, bool endStream = false) =>
-        WriteFrameAsync(Http2FrameType.Data, endStream ? Http2Flags.EndStream : Http2Flags.None, streamId, data);
 
     public Task WriteWindowUpdateAsync(int streamId, int increment)
     {
@@ -199,34 +123,11 @@ internal sealed class RawHttp2Peer : IAsyncDisposable
         return WriteFrameAsync(Http2FrameType.WindowUpdate, 0, streamId, payload);
     }
 
-    public Task WriteRstStreamAsync(int streamId, Http2ErrorCode code)
-    {
-        Span<byte> payload = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(payload, (uint)code);
-        return WriteFrameAsync(Http2FrameType.RstStream, 0, streamId, payload);
-    }
-
     public Task WriteGoAwayAsync(int lastStreamId, Http2ErrorCode code)
     {
         var buffer = new ArrayBufferWriter<byte>();
         Http2FrameWriter.WriteGoAway(buffer, lastStreamId, code, default);
         return WriteRawAsync(buffer.WrittenMemory);
-    }
-
-    /// <summary>A PING round trip: once its ACK is back, the client has processed every frame sent before it.</summary>
-    public async Task SyncAsync(ulong opaque = 0x5E5E)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        Http2FrameWriter.WritePing(buffer, opaque, ack: false);
-        await WriteRawAsync(buffer.WrittenMemory);
-        while (true)
-        {
-            RawFrame frame = await ExpectAsync(Http2FrameType.Ping);
-            if (frame.Header.HasFlag(Http2Flags.Ack) && BinaryPrimitives.ReadUInt64BigEndian(frame.Payload) == opaque)
-            {
-                return;
-            }
-        }
     }
 
     /// <summary>Opens a CONNECT from the client and answers it with 200; returns the tunnel and its stream id.</summary>
@@ -238,18 +139,17 @@ internal sealed class RawHttp2Peer : IAsyncDisposable
         return (await open.WaitAsync(Guard), id);
     }
 
-    public void Close() => _socket.Shutdown(SocketShutdown.Both);
+    public void Close() => Socket.Shutdown(SocketShutdown.Both);
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         if (Client is not null)
         {
             await Client.DisposeAsync().AsTask().WaitAsync(Guard);
         }
-        await _stream.DisposeAsync();
+        await base.DisposeAsync();
         _listener.Stop();
         _listener.Dispose();
-        _writeLock.Dispose();
     }
 
     private sealed class ListSink : IHeaderSink

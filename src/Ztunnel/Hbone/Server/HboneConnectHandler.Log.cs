@@ -8,7 +8,7 @@ internal sealed partial class HboneConnectHandler
     private static partial class Log
     {
         [LoggerMessage(EventId = 1110, Level = LogLevel.Debug, Message = "HBONE listener {Listener}: 400 to {Remote}: {Error}")]
-        public static partial void BadRequest(ILogger logger, string listener, IPAddress? remote, string error);
+        public static partial void BadRequest(ILogger logger, string listener, IPEndPoint? remote, string error);
 
         [LoggerMessage(EventId = 1111, Level = LogLevel.Debug, Message = "{Request}: rejected with {Status}: {Reason}")]
         public static partial void Rejected(ILogger logger, HboneRequest request, int status, string reason);
@@ -21,5 +21,11 @@ internal sealed partial class HboneConnectHandler
 
         [LoggerMessage(EventId = 1114, Level = LogLevel.Warning, Message = "{Request}: the session failed; stream reset")]
         public static partial void SessionFailed(ILogger logger, HboneRequest request, Exception exception);
+
+        [LoggerMessage(EventId = 1116, Level = LogLevel.Error, Message = "HBONE stream {StreamId} to {Authority} failed; stream reset")]
+        public static partial void StreamFailed(ILogger logger, int streamId, string authority, Exception exception);
+
+        [LoggerMessage(EventId = 1115, Level = LogLevel.Debug, Message = "HBONE client left before its {Status} was sent")]
+        public static partial void ClientGoneBeforeAnswer(ILogger logger, int status);
     }
 }

@@ -1,13 +1,9 @@
-using System.Net;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
-using Microsoft.Net.Http.Headers;
 
 namespace Ztunnel.Hbone.Server;
 
 /// <summary>
-/// The request delegate: turns a Kestrel request into an <see cref="HboneRequest"/>, asks the handler,
+/// Runs one accepted stream: turns its request into an <see cref="HboneRequest"/>, asks the handler,
 /// answers (DESIGN §4) and runs the accepted session on the stream.
 /// </summary>
 internal sealed partial class HboneConnectHandler
@@ -15,33 +11,47 @@ internal sealed partial class HboneConnectHandler
     private readonly IHboneRequestHandler _handler;
     private readonly ILogger _logger;
 
-    public HboneConnectHandler(IHboneRequestHandler handler, ILogger<HboneConnectHandler> logger)
+    public HboneConnectHandler(IHboneRequestHandler handler, ILogger logger)
     {
         _handler = handler;
         _logger = logger;
     }
 
-    public async Task HandleAsync(HttpContext context)
+    public async Task HandleAsync(Http2ServerConnection connection, Http2Stream stream, HboneRequestHeaders headers)
     {
-        var connection = context.Features.Get<HboneConnectionFeature>();
-        if (connection is null)
+        try
         {
-            // Only connections from the listener set reach Kestrel; this would be a wiring bug.
-            throw new InvalidOperationException("HBONE request on a connection without a listener");
+            await HandleCoreAsync(connection, stream, headers).ConfigureAwait(false);
         }
-        var request = TryParse(context, connection, out string? error);
+        catch (Exception e)
+        {
+            // Nobody awaits this task (it runs per stream on the thread pool): a session's DisposeAsync that
+            // threw would otherwise vanish. The stream is reset by the dispose below.
+            Log.StreamFailed(_logger, stream.Id, stream.Authority, e);
+        }
+        finally
+        {
+            // Resets the stream if it is still open both ways (a session that threw, or was never run).
+            await stream.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task HandleCoreAsync(Http2ServerConnection connection, Http2Stream stream, HboneRequestHeaders headers)
+    {
+        var info = connection.Info;
+        var request = TryParse(headers, info, out string? error);
         if (request is null)
         {
-            Log.BadRequest(_logger, connection.Listener.Name, context.Connection.RemoteIpAddress, error!);
-            Answer(context, HboneStatus.BadRequest);
+            Log.BadRequest(_logger, info.Listener.Name, info.RemoteEndPoint, error!);
+            await AnswerAsync(connection, stream, HboneStatus.BadRequest).ConfigureAwait(false);
             return;
         }
 
-        var aborted = context.RequestAborted;
+        var aborted = stream.Aborted;
         HboneAcceptResult result;
         try
         {
-            result = await _handler.AcceptAsync(request, aborted);
+            result = await _handler.AcceptAsync(request, aborted).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
@@ -50,7 +60,7 @@ internal sealed partial class HboneConnectHandler
         catch (Exception e)
         {
             Log.HandlerFailed(_logger, request, e);
-            Answer(context, HboneStatus.ServiceUnavailable);
+            await AnswerAsync(connection, stream, HboneStatus.ServiceUnavailable).ConfigureAwait(false);
             return;
         }
         if (!result.IsAccepted)
@@ -58,28 +68,25 @@ internal sealed partial class HboneConnectHandler
             // default(HboneAcceptResult) has no status: a handler bug, answered like an exception.
             var status = result.Status == default ? HboneStatus.ServiceUnavailable : result.Status;
             Log.Rejected(_logger, request, (int)status, result.Reason ?? "handler returned no decision");
-            Answer(context, status);
+            await AnswerAsync(connection, stream, status).ConfigureAwait(false);
             return;
         }
 
         await using var session = result.Session!;
-        var tunnel = new KestrelTunnelStream(context);
         try
         {
-            context.Response.StatusCode = StatusCodes.Status200OK;
-            // HEADERS (:status 200) without END_STREAM: the tunnel is open. StartAsync only queues the
-            // headers; the flush puts them on the wire before the first byte from the app.
-            await context.Response.StartAsync(aborted);
-            await context.Response.BodyWriter.FlushAsync(aborted);
+            // HEADERS (:status 200) without END_STREAM: the tunnel is open.
+            await connection.SendResponseAsync(stream, HboneStatus.Ok).ConfigureAwait(false);
         }
-        catch (Exception e) when (aborted.IsCancellationRequested || e is IOException or OperationCanceledException)
+        catch (Exception e) when (e is IOException or InvalidOperationException)
         {
             Log.ClientGone(_logger, request);
             return;
         }
         try
         {
-            await session.RunAsync(tunnel, aborted);
+            await session.RunAsync(stream, aborted).ConfigureAwait(false);
+            connection.FinishStream(stream);
         }
         catch (Exception e)
         {
@@ -87,46 +94,43 @@ internal sealed partial class HboneConnectHandler
             {
                 Log.SessionFailed(_logger, request, e);
             }
-            tunnel.Reset();
+            stream.Reset();
         }
     }
 
-    private static HboneRequest? TryParse(HttpContext context, HboneConnectionFeature connection, out string? error)
+    private static HboneRequest? TryParse(HboneRequestHeaders headers, HboneConnectionInfo info, out string? error)
     {
-        var http = context.Request;
-        if (!HttpMethods.IsConnect(http.Method))
+        if (headers.Method != "CONNECT")
         {
-            error = $"method is {http.Method}, HBONE accepts only CONNECT";
+            error = $"method is {headers.Method}, HBONE accepts only CONNECT";
             return null;
         }
-        if (context.Features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect == true)
-        {
-            error = $"extended CONNECT (:protocol {context.Features.Get<IHttpExtendedConnectFeature>()!.Protocol}) is not HBONE";
-            return null;
-        }
-        // For CONNECT Kestrel puts :authority in the raw target (RFC 9113 §8.5: no :scheme or :path).
-        string? authority = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
-        if (!HboneAddress.TryParseAuthority(authority, out var target, out error))
+        if (!HboneAddress.TryParseAuthority(headers.Authority, out var target, out error))
         {
             return null;
         }
-        string? forwarded = Header(http, "forwarded");
         return new HboneRequest
         {
             Authority = target,
-            PeerIdentity = connection.PeerIdentity,
-            Listener = connection.Listener,
-            RemoteEndPoint = context.Connection.RemoteIpAddress is { } ip ? new IPEndPoint(ip, context.Connection.RemotePort) : null,
-            Forwarded = forwarded,
-            ForwardedFor = HboneAddress.ParseForwardedFor(forwarded),
-            Baggage = Header(http, "baggage"),
-            TraceParent = Header(http, HeaderNames.TraceParent),
+            PeerIdentity = info.PeerIdentity,
+            Listener = info.Listener,
+            RemoteEndPoint = info.RemoteEndPoint,
+            Forwarded = headers.Forwarded,
+            ForwardedFor = HboneAddress.ParseForwardedFor(headers.Forwarded),
+            Baggage = headers.Baggage,
+            TraceParent = headers.TraceParent,
         };
     }
 
-    private static string? Header(HttpRequest request, string name) =>
-        request.Headers.TryGetValue(name, out var values) && values.Count > 0 ? values.ToString() : null;
-
-    // No body: HEADERS with END_STREAM when the delegate returns.
-    private static void Answer(HttpContext context, HboneStatus status) => context.Response.StatusCode = (int)status;
+    private async ValueTask AnswerAsync(Http2ServerConnection connection, Http2Stream stream, HboneStatus status)
+    {
+        try
+        {
+            await connection.SendResponseAsync(stream, status).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException)
+        {
+            Log.ClientGoneBeforeAnswer(_logger, (int)status);
+        }
+    }
 }

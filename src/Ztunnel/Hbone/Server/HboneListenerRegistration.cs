@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 
 namespace Ztunnel.Hbone.Server;
@@ -48,6 +47,15 @@ public sealed partial class HboneListenerSet
         private async Task AcceptLoopAsync()
         {
             var token = _stopping.Token;
+            Action<Socket, HboneListenerInfo> onAccepted;
+            try
+            {
+                onAccepted = await _set._acceptor.Task.WaitAsync(token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
             while (!token.IsCancellationRequested)
             {
                 Socket accepted;
@@ -77,25 +85,7 @@ public sealed partial class HboneListenerSet
                     }
                     continue;
                 }
-                Hand(accepted);
-            }
-        }
-
-        private void Hand(Socket accepted)
-        {
-            accepted.NoDelay = true;
-            ConnectionContext connection;
-            // SocketConnectionContextFactory round-robins its IO queues without synchronisation; one
-            // factory is shared by every accept loop.
-            lock (_set._connectionFactoryLock)
-            {
-                connection = _set._connectionFactory.Create(accepted);
-            }
-            connection.Features.Set(new HboneConnectionFeature(Info));
-            if (!_set._accepted.Writer.TryWrite(connection))
-            {
-                // The server stopped between our accept and now.
-                _ = AbortAsync(connection).AsTask();
+                onAccepted(accepted, Info);
             }
         }
     }

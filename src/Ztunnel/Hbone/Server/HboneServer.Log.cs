@@ -18,5 +18,8 @@ public sealed partial class HboneServer
 
         [LoggerMessage(EventId = 1122, Level = LogLevel.Error, Message = "HBONE listener {Listener}: TLS connection from {Remote} has no SPIFFE client identity; closing it")]
         public static partial void NoPeerIdentity(ILogger logger, string listener, EndPoint? remote);
+
+        [LoggerMessage(EventId = 1124, Level = LogLevel.Debug, Message = "HBONE listener {Listener}: TLS handshake with {Remote} failed: {Reason}")]
+        public static partial void HandshakeFailed(ILogger logger, string listener, EndPoint? remote, string reason);
     }
 }

@@ -1,71 +1,57 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Ztunnel.Hbone.Server;
 
 /// <summary>
-/// The inbound HBONE server (DESIGN §4, §5): Kestrel, HTTP/2 only, fed by <see cref="Listeners"/>; every
-/// CONNECT goes to the caller's <see cref="IHboneRequestHandler"/>.
+/// The inbound HBONE server (DESIGN §4, §5): our own HTTP/2 server (<see cref="Http2ServerConnection"/>)
+/// over SslStream, fed by <see cref="Listeners"/>; every CONNECT goes to the caller's
+/// <see cref="IHboneRequestHandler"/>.
 /// </summary>
-/// <remarks>
-/// Kestrel runs in a bare host (no configuration sources, no logging providers of its own, no console
-/// lifetime); it logs through the caller's <see cref="ILoggerFactory"/>, minus ASP.NET Core's per-request
-/// Information lines (<see cref="QuietHostLoggerFactory"/>).
-/// </remarks>
 public sealed partial class HboneServer : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    /// <summary>After the drain deadline, how long aborted connections get to put their GOAWAY out and close.</summary>
+    private static readonly TimeSpan AbortGrace = TimeSpan.FromSeconds(10);
+
     private readonly ILogger _logger;
-    private readonly HboneConnectionTracker _connections;
+    private readonly ILogger _http2Logger;
+    private readonly HboneServerOptions _options;
+    private readonly HboneConnectHandler _connect;
+    private readonly CancellationTokenSource _abort = new();
     private int _state; // 0 new, 1 started, 2 stopped
 
     /// <param name="handler">Decides each CONNECT and relays accepted ones.</param>
-    /// <param name="loggerFactory">Used for our logs and Kestrel's.</param>
+    /// <param name="loggerFactory">Used for our logs.</param>
     /// <param name="options">Null for production defaults.</param>
     public HboneServer(IHboneRequestHandler handler, ILoggerFactory loggerFactory, HboneServerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(handler);
         ArgumentNullException.ThrowIfNull(loggerFactory);
-        options ??= new HboneServerOptions();
+        _options = options ?? new HboneServerOptions();
         _logger = loggerFactory.CreateLogger<HboneServer>();
-        Listeners = new HboneListenerSet(loggerFactory, options.TimeProvider);
-        _connections = new HboneConnectionTracker(options.TimeProvider);
-
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        // Registered after the host's defaults, so these win.
-        builder.Services.AddSingleton<ILoggerFactory>(new QuietHostLoggerFactory(loggerFactory));
-        builder.Services.AddSingleton<IHostLifetime, NoHostLifetime>();
-        // The drain deadline comes from StopAsync's caller, not the host's 30 s default.
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = Timeout.InfiniteTimeSpan);
-        builder.Services.AddSingleton<IConnectionListenerFactory>(Listeners);
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, options));
-        _app = builder.Build();
-        var connect = new HboneConnectHandler(handler, loggerFactory.CreateLogger<HboneConnectHandler>());
-        _app.Run(connect.HandleAsync);
+        _http2Logger = loggerFactory.CreateLogger<Http2ServerConnection>();
+        Listeners = new HboneListenerSet(loggerFactory, _options.TimeProvider);
+        _connect = new HboneConnectHandler(handler, loggerFactory.CreateLogger<HboneConnectHandler>());
     }
 
     /// <summary>The listening sockets; add and remove them at any time, before or after start.</summary>
     public HboneListenerSet Listeners { get; }
 
-    public async Task StartAsync(CancellationToken cancellationToken = default)
+    public Task StartAsync(CancellationToken cancellationToken = default)
     {
         if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
         {
             throw new InvalidOperationException("HBONE server was already started");
         }
-        await _app.StartAsync(cancellationToken);
+        Listeners.Start(OnAccepted);
+        return Task.CompletedTask;
     }
 
     /// <summary>
     /// Stops accepting (closes every listening socket), sends GOAWAY on every connection and waits up to
     /// <paramref name="drainTimeout"/> for open tunnels to finish; then aborts what is left (sessions see
     /// their cancellation token fire). Returns once the last connection closed, not at the deadline: a
-    /// connection closes within a heartbeat (1 s) after its last tunnel ended, plus a lingering close of
-    /// at most <see cref="LingeringTransport.MaxLinger"/> when its client does not close first.
+    /// connection closes as soon as its last tunnel ended, plus a lingering close of at most
+    /// <see cref="Http2ServerConnection.MaxLinger"/> when its client does not close first.
     /// </summary>
     public async Task StopAsync(TimeSpan drainTimeout, CancellationToken cancellationToken = default)
     {
@@ -77,30 +63,29 @@ public sealed partial class HboneServer : IAsyncDisposable
         Log.Stopping(_logger, drainTimeout);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(drainTimeout);
+        // Closing the listeners first: no connection arrives after the GOAWAYs went out.
+        await Listeners.StopAcceptingAsync();
+        Task drained = BeginDrain();
         try
         {
-            // The drain runs before Kestrel's stop, while Kestrel's heartbeat still ticks
-            // (HboneConnectionTracker says why). Closing the listeners first makes our listener return
-            // null to Kestrel's accept loop, so no connection arrives after the GOAWAYs went out.
-            await Listeners.StopAcceptingAsync();
+            await drained.WaitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            if (drainTimeout > TimeSpan.Zero)
+            {
+                Log.DrainDeadline(_logger, ConnectionCount);
+            }
+            AbortAll();
             try
             {
-                await _connections.DrainAsync(deadline.Token);
+                // Aborted connections close within their write grace; this only guards against a bug.
+                await drained.WaitAsync(AbortGrace, _options.TimeProvider, CancellationToken.None);
             }
-            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+            catch (TimeoutException)
             {
-                if (drainTimeout > TimeSpan.Zero)
-                {
-                    Log.DrainDeadline(_logger, _connections.Count);
-                }
+                Log.DrainDeadline(_logger, ConnectionCount);
             }
-            // Unbinds and disposes our listener; with the deadline passed it aborts the connections left
-            // (their sessions' tokens fire), otherwise there are none.
-            await _app.StopAsync(deadline.Token);
-        }
-        finally
-        {
-            await Listeners.StopAcceptingAsync();
         }
         Log.Stopped(_logger);
     }
@@ -108,8 +93,7 @@ public sealed partial class HboneServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync(TimeSpan.Zero);
-        await _app.DisposeAsync();
-        // Last: every connection is gone, so nothing rents from the transport's memory pool any more.
         await Listeners.DisposeAsync();
+        _abort.Dispose();
     }
 }

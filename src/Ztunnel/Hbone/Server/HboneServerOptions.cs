@@ -9,7 +9,7 @@ public sealed class HboneServerOptions
     /// </summary>
     public bool UseTls { get; init; } = true;
 
-    /// <summary>Bound on a client's TLS handshake.</summary>
+    /// <summary>Bound on a client's TLS handshake, and then again on its HTTP/2 preface and SETTINGS (RFC 9113 §3.4).</summary>
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;

@@ -298,18 +298,19 @@ public sealed class HboneServerConnectTests
     }
 
     [Fact]
-    public async Task ExtendedConnect_IsAnswered400()
+    public async Task ExtendedConnect_IsMalformed_StreamResetWithProtocolError()
     {
         var handler = TestHandler.Echo();
         await using var harness = await ServerHarness.StartAsync(handler);
         var client = await harness.ConnectAsync();
 
-        // RFC 8441 extended CONNECT (WebSockets over HTTP/2) is a different protocol, not a TCP tunnel.
+        // RFC 8441 extended CONNECT (WebSockets over HTTP/2) is a different protocol, not a TCP tunnel; we
+        // never sent SETTINGS_ENABLE_CONNECT_PROTOCOL, so :protocol makes the request malformed (RFC 9113 §8.3).
         var stream = await client.OpenAsync(
             [(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "https"), (":path", "/"), (":authority", "10.0.0.5:8080")],
             endStream: false);
 
-        (await stream.StatusAsync()).ShouldBe(400);
+        (await stream.Reset.WaitAsync(Guard)).ShouldBe((int)Http2ErrorCode.ProtocolError);
         handler.Requests.ShouldBeEmpty();
     }
 

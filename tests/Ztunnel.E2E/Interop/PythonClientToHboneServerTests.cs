@@ -1,14 +1,14 @@
 namespace Ztunnel.E2E.Interop;
 
-/// <summary>python-h2 (hyper-h2) as an independent HBONE client against our Kestrel server.</summary>
-public sealed class PythonClientToKestrelServerTests
+/// <summary>python-h2 (hyper-h2) as an independent HBONE client against our HBONE server (Http2ServerConnection).</summary>
+public sealed class PythonClientToHboneServerTests
 {
     private static readonly string Script = Path.Combine(AppContext.BaseDirectory, "Interop", "python_hbone_client.py");
 
     [Fact]
     public async Task Echo_RoundTripsWithTheSameChecksum()
     {
-        await using var server = await KestrelServerFixture.StartAsync();
+        await using var server = await HboneServerFixture.StartAsync();
         const int bytes = 1024 * 1024 + 7;
 
         var result = await PeerProcess.RunJsonAsync("/usr/bin/python3",
@@ -21,6 +21,6 @@ public sealed class PythonClientToKestrelServerTests
         result.GetProperty("receivedBytes").GetInt32().ShouldBe(bytes);
         result.GetProperty("receivedSha256").GetString().ShouldBe(result.GetProperty("sentSha256").GetString());
         result.GetProperty("endStreamReceived").GetBoolean().ShouldBeTrue();
-        server.Requests.ShouldHaveSingleItem().PeerIdentity.ShouldBe(KestrelServerFixture.ClientId);
+        server.Requests.ShouldHaveSingleItem().PeerIdentity.ShouldBe(HboneServerFixture.ClientId);
     }
 }

@@ -7,7 +7,7 @@ namespace Ztunnel.Hbone;
 // Receive side: we advertise 4 MiB per stream and 16 MiB per connection and give credit back only as the
 // application consumes data, in batches of half a window, so a stalled reader stops its sender without
 // ever blocking our read loop.
-public sealed partial class Http2ClientConnection
+public abstract partial class Http2Connection
 {
     /// <summary>Largest window RFC 9113 §6.9.1 allows.</summary>
     private const long MaxWindow = int.MaxValue;
@@ -23,15 +23,16 @@ public sealed partial class Http2ClientConnection
     private int _connectionReceiveUnacked;
 
     /// <summary>Streams whose writer waits for connection-level credit (under _sync).</summary>
-    private readonly List<Http2ClientStream> _connectionWindowWaiters = [];
+    private readonly List<Http2Stream> _connectionWindowWaiters = [];
 
     /// <summary>Sends <paramref name="data"/> as DATA frames within the stream and connection send windows.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    internal async ValueTask WriteDataAsync(Http2ClientStream stream, ReadOnlyMemory<byte> data, CancellationToken ct)
+    internal async ValueTask WriteDataAsync(Http2Stream stream, ReadOnlyMemory<byte> data, CancellationToken ct)
     {
         while (true)
         {
-            Task wait;
+            Task? wait = null;
+            bool writeHere;
             lock (_sync)
             {
                 stream.ThrowIfCannotSendLocked();
@@ -49,51 +50,64 @@ public sealed partial class Http2ClientConnection
                     _connectionSendWindow -= n;
                     data = data[n..];
                 }
-                FlushOutputLocked();
-                if (data.IsEmpty)
+                // Nobody writing: write our frames to the transport ourselves (WriteLoop.cs says why).
+                writeHere = PublishAndClaimLocked();
+                if (!data.IsEmpty && !writeHere)
                 {
-                    return;
+                    wait = stream.PrepareWriterWaitLocked();
+                    if (_outputQueued >= OutputHighWater)
+                    {
+                        _drainWaiters.Add(stream);
+                    }
+                    else if (_connectionSendWindow <= 0)
+                    {
+                        _connectionWindowWaiters.Add(stream);
+                    }
+                    // else: the stream window is exhausted; its WINDOW_UPDATE (or a SETTINGS raise) wakes us.
                 }
-                wait = stream.PrepareWriterWaitLocked();
-                if (_outputQueued >= OutputHighWater)
-                {
-                    _drainWaiters.Add(stream);
-                }
-                else if (_connectionSendWindow <= 0)
-                {
-                    _connectionWindowWaiters.Add(stream);
-                }
-                // else: the stream window is exhausted; its WINDOW_UPDATE (or a SETTINGS raise) wakes us.
             }
-            await wait.WaitAsync(ct).ConfigureAwait(false);
+            if (writeHere)
+            {
+                await WriteInlineAsync().ConfigureAwait(false);
+            }
+            if (data.IsEmpty)
+            {
+                return;
+            }
+            if (wait is not null)
+            {
+                await wait.WaitAsync(ct).ConfigureAwait(false);
+            }
         }
     }
 
-    /// <summary>Half-closes our side: an empty DATA frame with END_STREAM (needs no credit).</summary>
-    internal void CompleteWrites(Http2ClientStream stream)
+    /// <summary>Half-closes our side: an empty DATA frame with END_STREAM (needs no credit), written inline when nobody is writing.</summary>
+    internal ValueTask CompleteWritesAsync(Http2Stream stream)
     {
+        bool writeHere;
         lock (_sync)
         {
             if (stream.LocalClosed)
             {
-                return;
+                return ValueTask.CompletedTask;
             }
             stream.ThrowIfCannotSendLocked();
             Http2FrameWriter.WriteData(_output, stream.Id, default, endStream: true);
-            FlushOutputLocked();
+            writeHere = PublishAndClaimLocked();
             stream.LocalClosed = true;
             if (stream.RemoteClosed)
             {
                 RemoveStreamLocked(stream);
             }
         }
+        return writeHere ? WriteInlineAsync() : ValueTask.CompletedTask;
     }
 
     /// <summary>
     /// The application consumed <paramref name="count"/> bytes of <paramref name="stream"/>: give the credit
     /// back, batched to one WINDOW_UPDATE per half window (stream and connection separately).
     /// </summary>
-    internal void OnDataConsumed(Http2ClientStream stream, int count)
+    internal void OnDataConsumed(Http2Stream stream, int count)
     {
         lock (_sync)
         {
@@ -109,7 +123,7 @@ public sealed partial class Http2ClientConnection
         }
     }
 
-    private void ReturnStreamCreditLocked(Http2ClientStream stream, int count)
+    private void ReturnStreamCreditLocked(Http2Stream stream, int count)
     {
         if (stream.RemoteClosed || _closed)
         {
@@ -125,7 +139,7 @@ public sealed partial class Http2ClientConnection
         }
     }
 
-    private void ReturnConnectionCreditLocked(int count)
+    private protected void ReturnConnectionCreditLocked(int count)
     {
         if (_closed || count == 0)
         {
@@ -141,7 +155,7 @@ public sealed partial class Http2ClientConnection
     }
 
     /// <summary>A stream is gone with unread data in its buffer: that data will never be consumed, return it.</summary>
-    private void ReturnUnreadCreditLocked(Http2ClientStream stream)
+    private protected void ReturnUnreadCreditLocked(Http2Stream stream)
     {
         if (stream.CreditReturned)
         {

@@ -3,7 +3,7 @@ namespace Ztunnel.Hbone;
 // Ending streams: peer resets, stream errors we raise, and the application's Reset/Dispose. Every path
 // fails the stream's pending reads and writes, hands unread data's credit back to the connection window,
 // and forgets the stream (which after GOAWAY may close the connection).
-public sealed partial class Http2ClientConnection
+public abstract partial class Http2Connection
 {
     private void OnRstStream(int streamId, Http2ErrorCode code)
     {
@@ -21,12 +21,18 @@ public sealed partial class Http2ClientConnection
             stream.FailLocked(error);
             ReturnUnreadCreditLocked(stream);
             RemoveStreamLocked(stream);
+            OnPeerResetLocked(stream);
             FlushOutputLocked();
         }
     }
 
+    /// <summary>The peer reset an open stream (the server counts these against rapid reset, CVE-2023-44487).</summary>
+    private protected virtual void OnPeerResetLocked(Http2Stream stream)
+    {
+    }
+
     /// <summary>Stream error (RFC 9113 §5.4.2): RST_STREAM to the peer, the stream fails locally.</summary>
-    private void ResetStream(int streamId, Http2ErrorCode code, Exception reason)
+    private protected void ResetStream(int streamId, Http2ErrorCode code, Exception reason)
     {
         lock (_sync)
         {
@@ -42,7 +48,7 @@ public sealed partial class Http2ClientConnection
     }
 
     /// <summary>The application reset the stream: RST_STREAM CANCEL, pending reads and writes fail.</summary>
-    internal void ResetStreamLocally(Http2ClientStream stream)
+    internal void ResetStreamLocally(Http2Stream stream)
     {
         lock (_sync)
         {
@@ -59,7 +65,7 @@ public sealed partial class Http2ClientConnection
     }
 
     /// <summary>The application disposed the stream: reset it unless it closed both ways; return unread credit.</summary>
-    internal void ReleaseStream(Http2ClientStream stream)
+    internal void ReleaseStream(Http2Stream stream)
     {
         lock (_sync)
         {

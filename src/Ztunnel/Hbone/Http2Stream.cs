@@ -5,35 +5,50 @@ using System.Runtime.CompilerServices;
 namespace Ztunnel.Hbone;
 
 /// <summary>
-/// One CONNECT tunnel on an <see cref="Http2ClientConnection"/>. Received DATA lands in a private pipe
+/// One CONNECT tunnel on an <see cref="Http2Connection"/>, either role. Received DATA lands in a private pipe
 /// (no pause threshold: the peer's flow-control window is what bounds it) so the connection's read loop
 /// never waits for this stream's reader. Fields marked "under _sync" belong to the connection's lock.
 /// </summary>
-internal sealed class Http2ClientStream : TunnelStream
+internal sealed class Http2Stream : TunnelStream
 {
     private static readonly PipeOptions ReceivePipeOptions = new(
-        pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: 16 * 1024, useSynchronizationContext: false);
+        pool: Http2BufferPool.Shared, pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: Http2BufferPool.BlockSize, useSynchronizationContext: false);
 
-    private readonly Http2ClientConnection _connection;
+    private readonly Http2Connection _connection;
     private readonly Pipe _receive = new(ReceivePipeOptions);
-    private readonly TaskCompletionSource _response = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Client streams wait for the response; server streams give the session a token that fires on reset.
+    private readonly TaskCompletionSource? _response;
+    private readonly CancellationTokenSource? _aborted;
     private TaskCompletionSource? _writerWaiter;
     private Exception? _error;
     private bool _receiveCompleted;
     private int _disposed;
 
-    public Http2ClientStream(Http2ClientConnection connection, int id, string authority, int sendWindow, int receiveWindow)
+    /// <param name="server">True for a stream the peer opened (we answer it), false for one we opened.</param>
+    public Http2Stream(Http2Connection connection, int id, string authority, int sendWindow, int receiveWindow, bool server)
     {
         _connection = connection;
         Id = id;
         Authority = authority;
         SendWindow = sendWindow;
         ReceiveWindow = receiveWindow;
+        if (server)
+        {
+            _aborted = new CancellationTokenSource();
+            HeadersReceived = true;
+        }
+        else
+        {
+            _response = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
     }
 
     public int Id { get; }
     public string Authority { get; }
-    internal Task ResponseTask => _response.Task;
+    internal Task ResponseTask => _response!.Task;
+
+    /// <summary>Server streams: fires when the stream is reset or the connection closes before it ended.</summary>
+    internal CancellationToken Aborted => _aborted?.Token ?? CancellationToken.None;
 
     // --- under the connection's _sync ---
     internal long SendWindow { get; set; }
@@ -44,7 +59,10 @@ internal sealed class Http2ClientStream : TunnelStream
     internal bool CreditReturned { get; set; }
     internal bool LocalClosed { get; set; }
     internal bool RemoteClosed { get; set; }
-    internal bool ResponseReceived { get; set; }
+    /// <summary>The peer's HEADERS arrived (the response on a client stream; always true on a server stream).</summary>
+    internal bool HeadersReceived { get; set; }
+    /// <summary>Server streams: our response HEADERS went out.</summary>
+    internal bool ResponseSent { get; set; }
     internal bool Failed => _error is not null;
 
     internal void ThrowIfCannotSendLocked()
@@ -122,6 +140,10 @@ internal sealed class Http2ClientStream : TunnelStream
 
     internal void CompleteResponse(Exception? error)
     {
+        if (_response is null)
+        {
+            return;
+        }
         if (error is null)
         {
             _response.TrySetResult();
@@ -141,6 +163,23 @@ internal sealed class Http2ClientStream : TunnelStream
         CompleteResponse(_error);
         CompleteReceiveLocked(_error);
         WakeWriterLocked();
+        if (_aborted is { IsCancellationRequested: false } aborted)
+        {
+            // Not under the connection lock: the session's callbacks may call back into the connection.
+            ThreadPool.UnsafeQueueUserWorkItem(static cts => CancelQuietly(cts), aborted, preferLocal: false);
+        }
+    }
+
+    private static void CancelQuietly(CancellationTokenSource cts)
+    {
+        try
+        {
+            cts.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The session ended and disposed the stream first: nobody is left to tell.
+        }
     }
 
     // Pooled builder: a read that waits for data does not allocate a state machine box each time.
@@ -186,8 +225,7 @@ internal sealed class Http2ClientStream : TunnelStream
     public override ValueTask CompleteWritesAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        _connection.CompleteWrites(this);
-        return ValueTask.CompletedTask;
+        return _connection.CompleteWritesAsync(this);
     }
 
     public override void Reset() => _connection.ResetStreamLocally(this);
@@ -216,6 +254,7 @@ internal sealed class Http2ClientStream : TunnelStream
             // Not closed both ways: RST_STREAM CANCEL; either way unread data's credit goes back.
             _connection.ReleaseStream(this);
             _receive.Reader.Complete();
+            _aborted?.Dispose();
         }
         base.Dispose(disposing);
     }

@@ -12,7 +12,7 @@ namespace Ztunnel.E2E.Interop;
 /// Our HBONE server on 127.0.0.1:0 with a minted mesh written to PEM files for external clients.
 /// The handler picks behaviour by the CONNECT's target port: 1 echo, 2 half-close probe, 401/503 reject.
 /// </summary>
-internal sealed class KestrelServerFixture : IAsyncDisposable
+internal sealed class HboneServerFixture : IAsyncDisposable
 {
     public const string TrustDomain = "cluster.local";
     public static readonly SpiffeId ServerId = new(TrustDomain, "server-ns", "server-sa");
@@ -20,7 +20,7 @@ internal sealed class KestrelServerFixture : IAsyncDisposable
 
     private readonly List<HboneRequest> _requests = [];
 
-    private KestrelServerFixture(string directory, HboneServer server, IPEndPoint endPoint)
+    private HboneServerFixture(string directory, HboneServer server, IPEndPoint endPoint)
     {
         Directory = directory;
         Server = server;
@@ -48,7 +48,7 @@ internal sealed class KestrelServerFixture : IAsyncDisposable
         }
     }
 
-    public static async Task<KestrelServerFixture> StartAsync()
+    public static async Task<HboneServerFixture> StartAsync()
     {
         string directory = System.IO.Directory.CreateTempSubdirectory("server-interop-").FullName;
         var now = DateTimeOffset.UtcNow;
@@ -60,7 +60,7 @@ internal sealed class KestrelServerFixture : IAsyncDisposable
         await File.WriteAllTextAsync(Path.Combine(directory, "client-key.pem"), clientCert.Certificate.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
 
         var bundle = new TrustBundle([X509CertificateLoader.LoadCertificate(root.RawData)]);
-        var fixture = default(KestrelServerFixture);
+        var fixture = default(HboneServerFixture);
         var server = new HboneServer(new Handler(() => fixture!), NullLoggerFactory.Instance);
         await server.StartAsync();
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -68,7 +68,7 @@ internal sealed class KestrelServerFixture : IAsyncDisposable
         socket.Listen(128);
         var endPoint = (IPEndPoint)socket.LocalEndPoint!;
         server.Listeners.Add(socket, new HboneListenerInfo("server-ns/pod", endPoint, HboneTls.ServerOptions(serverCert, bundle)));
-        fixture = new KestrelServerFixture(directory, server, endPoint);
+        fixture = new HboneServerFixture(directory, server, endPoint);
         return fixture;
     }
 
@@ -84,7 +84,7 @@ internal sealed class KestrelServerFixture : IAsyncDisposable
         }
     }
 
-    private sealed class Handler(Func<KestrelServerFixture> fixture) : IHboneRequestHandler
+    private sealed class Handler(Func<HboneServerFixture> fixture) : IHboneRequestHandler
     {
         public ValueTask<HboneAcceptResult> AcceptAsync(HboneRequest request, CancellationToken cancellationToken)
         {

@@ -7,12 +7,12 @@ namespace Ztunnel.Hbone;
 
 // The read loop: parses frames and applies them. It never awaits anything but the transport: DATA is
 // copied into the stream's own buffer, replies (ACKs, WINDOW_UPDATE, RST_STREAM) go to the output pipe.
-public sealed partial class Http2ClientConnection
+public abstract partial class Http2Connection
 {
-    private bool _peerSettingsSeen;
+    private protected volatile bool _peerSettingsSeen;
 
     /// <summary>Streams with delivered but unpublished DATA (read loop only).</summary>
-    private readonly List<Http2ClientStream> _publishPending = [];
+    private readonly List<Http2Stream> _publishPending = [];
 
     /// <summary>Set by every received frame, cleared by the keepalive tick: received traffic proves the peer alive.</summary>
     private volatile bool _receivedSinceTick;
@@ -29,7 +29,7 @@ public sealed partial class Http2ClientConnection
                 ReadOnlySequence<byte> buffer = result.Buffer;
                 try
                 {
-                    while (Http2FrameReader.TryReadFrame(ref buffer, HboneDefaults.MaxFrameSize, out var header, out var payload))
+                    while (TryConsumePreface(ref buffer) && Http2FrameReader.TryReadFrame(ref buffer, HboneDefaults.MaxFrameSize, out var header, out var payload))
                     {
                         ProcessFrame(header, payload);
                     }
@@ -66,18 +66,57 @@ public sealed partial class Http2ClientConnection
         }
         catch (Exception e)
         {
-            reason = new IOException($"HTTP/2 client internal error: {e.Message}", e);
+            reason = new IOException($"HTTP/2 internal error: {e.Message}", e);
             goAwayCode = Http2ErrorCode.InternalError;
             Http2Log.InternalError(_logger, e);
         }
         Abort(reason, goAwayCode);
-        await _input.CompleteAsync().ConfigureAwait(false);
         ReturnHeaderBuffer();
+        if (goAwayCode is not null)
+        {
+            await DiscardInputAsync().ConfigureAwait(false);
+        }
+        await _input.CompleteAsync().ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// After a connection error, while our GOAWAY goes out: keep reading and discarding until the peer
+    /// closes or the transport is disposed. A peer still writing (a flood) would otherwise block on a full
+    /// socket while we block writing to it, and our close would turn into an RST that loses the GOAWAY.
+    /// </summary>
+    private async Task DiscardInputAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                ReadResult result = await _input.ReadAsync().ConfigureAwait(false);
+                _input.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or AuthenticationException or OperationCanceledException or InvalidOperationException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// The server first consumes the client's 24-byte connection preface (RFC 9113 §3.4); false while it is
+    /// incomplete. A client reads frames from the first byte.
+    /// </summary>
+    private protected virtual bool TryConsumePreface(ref ReadOnlySequence<byte> buffer) => true;
 
     private void ProcessFrame(in Http2FrameHeader header, in ReadOnlySequence<byte> payload)
     {
         _receivedSinceTick = true;
+        if (_closed)
+        {
+            // Closed (GOAWAY sent, lingering until the peer closes): what still arrives is discarded.
+            return;
+        }
         if (_continuationStreamId != 0 && header.Type != Http2FrameType.Continuation)
         {
             // A header block is one unit: nothing may interleave with it (RFC 9113 §6.10).
@@ -87,7 +126,7 @@ public sealed partial class Http2ClientConnection
         if (!_peerSettingsSeen && header.Type != Http2FrameType.Settings)
         {
             throw new Http2ConnectionException(Http2ErrorCode.ProtocolError,
-                $"the server preface must start with SETTINGS, got {header.Type} (RFC 9113 §3.4)");
+                $"the peer's connection preface must start with SETTINGS, got {header.Type} (RFC 9113 §3.4)");
         }
         try
         {
@@ -136,14 +175,11 @@ public sealed partial class Http2ClientConnection
         }
     }
 
-    /// <summary>Streams are idle until we open them; the peer cannot open any (push is off). Frames on an idle stream are PROTOCOL_ERROR (§5.1).</summary>
-    private void ThrowIfIdleStream(int streamId, Http2FrameType type)
-    {
-        if ((streamId & 1) == 0 || streamId >= _nextStreamId)
-        {
-            throw new Http2ConnectionException(Http2ErrorCode.ProtocolError, $"{type} frame on stream {streamId}, which we never opened");
-        }
-    }
+    /// <summary>
+    /// A frame other than HEADERS named a stream that is not open. If the stream was never opened (idle)
+    /// that is a connection PROTOCOL_ERROR (RFC 9113 §5.1); a closed stream's late frames are ignored.
+    /// </summary>
+    private protected abstract void ThrowIfIdleStream(int streamId, Http2FrameType type);
 
     private void OnData(in Http2FrameHeader header, in ReadOnlySequence<byte> payload)
     {
@@ -166,7 +202,7 @@ public sealed partial class Http2ClientConnection
                 FlushOutputLocked();
                 return;
             }
-            if (stream.RemoteClosed || !stream.ResponseReceived)
+            if (stream.RemoteClosed || !stream.HeadersReceived)
             {
                 ReturnConnectionCreditLocked(flowLength);
                 throw new Http2StreamException(header.StreamId, stream.RemoteClosed ? Http2ErrorCode.StreamClosed : Http2ErrorCode.ProtocolError,
@@ -217,7 +253,7 @@ public sealed partial class Http2ClientConnection
         }
     }
 
-    private void OnRemoteEndLocked(Http2ClientStream stream)
+    private protected void OnRemoteEndLocked(Http2Stream stream)
     {
         stream.RemoteClosed = true;
         stream.CompleteReceiveLocked(null);
@@ -227,88 +263,6 @@ public sealed partial class Http2ClientConnection
         }
     }
 
-    private void OnSettings(in Http2FrameHeader header, in ReadOnlySequence<byte> payload)
-    {
-        if (header.HasFlag(Http2Flags.Ack))
-        {
-            return;
-        }
-        lock (_sync)
-        {
-            int count = header.PayloadLength / 6;
-            for (int i = 0; i < count; i++)
-            {
-                Http2Setting setting = Http2FrameReader.ReadSetting(payload, i);
-                Http2FrameReader.ValidateSetting(setting);
-                switch (setting.Id)
-                {
-                    case Http2SettingId.MaxConcurrentStreams:
-                        _peerMaxConcurrentStreams = (int)Math.Min(setting.Value, int.MaxValue);
-                        break;
-                    case Http2SettingId.InitialWindowSize:
-                        ApplyInitialWindowSizeLocked((int)setting.Value);
-                        break;
-                    case Http2SettingId.MaxFrameSize:
-                        _peerMaxFrameSize = (int)setting.Value;
-                        break;
-                    default:
-                        // HEADER_TABLE_SIZE: our encoder never indexes. MAX_HEADER_LIST_SIZE: advisory. Unknown: ignored.
-                        break;
-                }
-            }
-            ThrowIfControlFloodLocked();
-            Http2FrameWriter.WriteSettingsAck(_output);
-            FlushOutputLocked();
-        }
-        _peerSettingsSeen = true;
-        _peerSettingsReceived.TrySetResult();
-    }
-
-    private void OnPing(in Http2FrameHeader header, ulong opaque)
-    {
-        lock (_sync)
-        {
-            if (header.HasFlag(Http2Flags.Ack))
-            {
-                OnPingAckLocked(opaque);
-                return;
-            }
-            ThrowIfControlFloodLocked();
-            Http2FrameWriter.WritePing(_output, opaque, ack: true);
-            FlushOutputLocked();
-        }
-    }
-
-    /// <summary>
-    /// GOAWAY (RFC 9113 §6.8): no new streams here. Streams above last-stream-id were never processed and
-    /// fail as retryable; the others finish, and the connection closes after the last one.
-    /// </summary>
-    private void OnGoAway(int lastStreamId, Http2ErrorCode code)
-    {
-        Http2Log.GoAwayReceived(_logger, lastStreamId, code);
-        lock (_sync)
-        {
-            _goAwayReceived = true;
-            _peerLastStreamId = Math.Min(_peerLastStreamId, lastStreamId);
-            List<Http2ClientStream>? refused = null;
-            foreach (var stream in _streams.Values)
-            {
-                if (stream.Id > _peerLastStreamId)
-                {
-                    (refused ??= []).Add(stream);
-                }
-            }
-            if (refused is not null)
-            {
-                foreach (var stream in refused)
-                {
-                    stream.FailLocked(new Http2StreamRefusedException(
-                        $"HBONE CONNECT to {stream.Authority} was not processed: the peer sent GOAWAY ({code}) with last stream {lastStreamId}; it is safe to retry"));
-                    ReturnUnreadCreditLocked(stream);
-                    RemoveStreamLocked(stream);
-                }
-            }
-            CloseIfDrainedLocked();
-        }
-    }
+    /// <summary>True on the client side (settings validation differs by direction, RFC 9113 §6.5.2).</summary>
+    private protected abstract bool IsClient { get; }
 }

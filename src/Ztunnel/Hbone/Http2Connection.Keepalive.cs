@@ -3,7 +3,7 @@ namespace Ztunnel.Hbone;
 // Keepalive (DESIGN §4): when nothing has arrived for a PING interval, send a PING; if its ACK has not
 // come back within the PING timeout, the peer or the path is dead: GOAWAY and close, failing the streams
 // so the proxy releases their TCP connections instead of holding them forever.
-public sealed partial class Http2ClientConnection
+public abstract partial class Http2Connection
 {
     private bool _pingOutstanding;
     private ulong _pingPayload;
@@ -19,6 +19,11 @@ public sealed partial class Http2ClientConnection
                 return;
             }
             long now = _time.GetTimestamp();
+            OnKeepaliveTickLocked(now);
+            if (_closed)
+            {
+                return;
+            }
             if (_pingOutstanding)
             {
                 timedOut = _time.GetElapsedTime(_pingSentTimestamp, now) >= HboneDefaults.PingTimeout;
@@ -42,11 +47,16 @@ public sealed partial class Http2ClientConnection
         }
     }
 
-    private void OnPingAckLocked(ulong opaque)
+    private protected virtual void OnPingAckLocked(ulong opaque)
     {
         if (_pingOutstanding && opaque == _pingPayload)
         {
             _pingOutstanding = false;
         }
+    }
+
+    /// <summary>Each keepalive tick, under the lock (the server closes connections idle too long here).</summary>
+    private protected virtual void OnKeepaliveTickLocked(long now)
+    {
     }
 }
