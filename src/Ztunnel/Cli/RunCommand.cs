@@ -13,6 +13,7 @@ internal static class RunCommand
         var command = new Command("run", "Run the node daemon.") { config, drain };
         command.SetAction((result, cancellationToken) =>
         {
+            RuntimeTuning.Apply();
             var options = new DaemonOptions(result.GetValue(config)!.FullName) { DrainTimeout = TimeSpan.FromSeconds(Math.Max(0, result.GetValue(drain))) };
             return new ZtunnelDaemon(options).RunAsync(cancellationToken);
         });
