@@ -247,10 +247,19 @@ public abstract partial class Http2Connection
         {
             foreach (var stream in _publishPending)
             {
-                stream.PublishReceivedLocked();
+                stream.PublishPending = false;
             }
-            _publishPending.Clear();
         }
+        // Outside the lock: each stream's reader runs right here (ReadLoopScheduler) and takes the lock itself
+        // to return flow-control credit.
+        ReadLoopScheduler.RunInline(static streams =>
+        {
+            foreach (var stream in streams)
+            {
+                stream.PublishReceived();
+            }
+        }, _publishPending);
+        _publishPending.Clear();
     }
 
     private protected void OnRemoteEndLocked(Http2Stream stream)

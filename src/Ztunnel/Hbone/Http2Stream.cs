@@ -12,7 +12,8 @@ namespace Ztunnel.Hbone;
 internal sealed class Http2Stream : TunnelStream
 {
     private static readonly PipeOptions ReceivePipeOptions = new(
-        pool: Http2BufferPool.Shared, pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: Http2BufferPool.BlockSize, useSynchronizationContext: false);
+        pool: Http2BufferPool.Shared, readerScheduler: ReadLoopScheduler.Instance, pauseWriterThreshold: 0, resumeWriterThreshold: 0,
+        minimumSegmentSize: Http2BufferPool.BlockSize, useSynchronizationContext: false);
 
     private readonly Http2Connection _connection;
     private readonly Pipe _receive = new(ReceivePipeOptions);
@@ -107,25 +108,32 @@ internal sealed class Http2Stream : TunnelStream
     }
 
     /// <summary>
-    /// Makes delivered data visible to the reader (and wakes it). The read loop calls this once per batch
-    /// of frames rather than per frame, so a burst of frames costs the reader one wake-up.
+    /// Makes delivered data visible to the reader (and runs it, see <see cref="ReadLoopScheduler"/>). The read
+    /// loop calls this once per batch of frames rather than per frame, so a burst of frames costs the reader
+    /// one wake-up, and outside the connection lock, so the reader may take it.
     /// </summary>
-    internal void PublishReceivedLocked()
+    internal void PublishReceived()
     {
-        PublishPending = false;
-        if (_receiveCompleted)
+        if (Volatile.Read(ref _receiveCompleted))
         {
             return;
         }
-        // Never waits: the pipe has no pause threshold.
-        ValueTask<FlushResult> flush = _receive.Writer.FlushAsync();
-        if (flush.IsCompleted)
+        try
         {
-            flush.GetAwaiter().GetResult();
+            // Never waits: the pipe has no pause threshold.
+            ValueTask<FlushResult> flush = _receive.Writer.FlushAsync();
+            if (flush.IsCompleted)
+            {
+                flush.GetAwaiter().GetResult();
+            }
+            else
+            {
+                flush.AsTask().GetAwaiter().GetResult();
+            }
         }
-        else
+        catch (InvalidOperationException) when (Volatile.Read(ref _receiveCompleted))
         {
-            flush.AsTask().GetAwaiter().GetResult();
+            // Reset or failed on another thread since the data was delivered; completing published it.
         }
     }
 
