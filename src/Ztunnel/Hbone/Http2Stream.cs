@@ -93,6 +93,9 @@ internal sealed class Http2Stream : TunnelStream
     /// <summary>True while data delivered to the pipe awaits <see cref="PublishReceivedLocked"/>.</summary>
     internal bool PublishPending { get; set; }
 
+    /// <summary>Whether the reader runs on the read loop at the next publish (read loop only).</summary>
+    internal bool PublishInline { get; set; }
+
     /// <summary>Copies received DATA into the pipe; the reader sees it at the next <see cref="PublishReceivedLocked"/>.</summary>
     internal void DeliverLocked(in ReadOnlySequence<byte> data)
     {
@@ -108,7 +111,7 @@ internal sealed class Http2Stream : TunnelStream
     }
 
     /// <summary>
-    /// Makes delivered data visible to the reader (and runs it, see <see cref="ReadLoopScheduler"/>). The read
+    /// Makes delivered data visible to the reader (and may run it, see <see cref="ReadLoopScheduler"/>). The read
     /// loop calls this once per batch of frames rather than per frame, so a burst of frames costs the reader
     /// one wake-up, and outside the connection lock, so the reader may take it.
     /// </summary>
