@@ -51,8 +51,14 @@ public abstract partial class Http2Connection
         PipeReader reader = _outputPipe.Reader;
         try
         {
-            if (!reader.TryRead(out ReadResult result) || result.IsCompleted)
+            bool read = reader.TryRead(out ReadResult result);
+            if (!read || result.IsCompleted)
             {
+                if (read)
+                {
+                    // A read must be ended before the next one (the loop's): leave every byte for it.
+                    reader.AdvanceTo(result.Buffer.Start);
+                }
                 // Closing: the loop writes the last frames and ends.
                 lock (_sync)
                 {
