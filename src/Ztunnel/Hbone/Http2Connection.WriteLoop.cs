@@ -66,7 +66,16 @@ public abstract partial class Http2Connection
                 }
                 return;
             }
-            long written = await WriteBatchAsync(result.Buffer).ConfigureAwait(false);
+            long written;
+            try
+            {
+                written = await WriteBatchAsync(result.Buffer).ConfigureAwait(false);
+            }
+            catch
+            {
+                reader.AdvanceTo(result.Buffer.Start); // end the read: the loop reads next, and ends
+                throw;
+            }
             reader.AdvanceTo(result.Buffer.GetPosition(written));
             lock (_sync)
             {
