@@ -65,11 +65,14 @@ internal sealed class PooledOutboundTunnels : IOutboundTunnels, IAsyncDisposable
     private async Task<Stream> DialAsync(EnrolledPod pod, HbonePoolKey key, CancellationToken cancellationToken)
     {
         Socket socket = await PodSockets.ConnectAsync(_context, pod, key.Address, sourceAddress: null, cancellationToken);
-        var tls = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
+        var transport = new TlsSocketStream(socket);
+        var tls = new SslStream(transport, leaveInnerStreamOpen: false);
         try
         {
             WorkloadCertificate certificate = await _context.Certificates.GetAsync(key.Source, cancellationToken);
             await tls.AuthenticateAsClientAsync(HboneTls.ClientOptions(certificate, _context.Certificates.TrustBundle, key.Destination), cancellationToken);
+            // From here on every write is followed by a flush (the HTTP/2 write path's batches).
+            transport.CoalesceWrites = true;
             return tls;
         }
         catch

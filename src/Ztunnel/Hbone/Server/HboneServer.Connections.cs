@@ -81,13 +81,14 @@ public sealed partial class HboneServer
     {
         socket.NoDelay = true;
         var remote = socket.RemoteEndPoint as IPEndPoint;
-        var network = new NetworkStream(socket, ownsSocket: true);
+        var transport = new TlsSocketStream(socket);
         if (!_options.UseTls)
         {
-            return Http2ServerConnection.Start(network, socket, new HboneConnectionInfo(listener, null, remote), _connect,
+            transport.CoalesceWrites = true;
+            return Http2ServerConnection.Start(transport, socket, new HboneConnectionInfo(listener, null, remote), _connect,
                 _options.HandshakeTimeout, _options.TimeProvider, _http2Logger);
         }
-        var ssl = new SslStream(network, leaveInnerStreamOpen: false);
+        var ssl = new SslStream(transport, leaveInnerStreamOpen: false);
         try
         {
             var tls = listener.ServerTlsOptions
@@ -97,6 +98,8 @@ public sealed partial class HboneServer
                 timeout.CancelAfter(_options.HandshakeTimeout);
                 await ssl.AuthenticateAsServerAsync(tls, timeout.Token);
             }
+            // From here on every write is followed by a flush (the HTTP/2 write path's batches, the close).
+            transport.CoalesceWrites = true;
             var identity = HboneTls.GetPeerIdentity(ssl);
             if (identity is null)
             {
