@@ -51,8 +51,14 @@ public abstract partial class Http2Connection
         PipeReader reader = _outputPipe.Reader;
         try
         {
-            if (!reader.TryRead(out ReadResult result) || result.IsCompleted)
+            bool read = reader.TryRead(out ReadResult result);
+            if (!read || result.IsCompleted)
             {
+                if (read)
+                {
+                    // A read must be ended before the next one (the loop's): leave every byte for it.
+                    reader.AdvanceTo(result.Buffer.Start);
+                }
                 // Closing: the loop writes the last frames and ends.
                 lock (_sync)
                 {
@@ -60,7 +66,16 @@ public abstract partial class Http2Connection
                 }
                 return;
             }
-            long written = await WriteBatchAsync(result.Buffer).ConfigureAwait(false);
+            long written;
+            try
+            {
+                written = await WriteBatchAsync(result.Buffer).ConfigureAwait(false);
+            }
+            catch
+            {
+                reader.AdvanceTo(result.Buffer.Start); // end the read: the loop reads next, and ends
+                throw;
+            }
             reader.AdvanceTo(result.Buffer.GetPosition(written));
             lock (_sync)
             {

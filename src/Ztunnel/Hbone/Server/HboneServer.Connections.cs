@@ -81,14 +81,13 @@ public sealed partial class HboneServer
     {
         socket.NoDelay = true;
         var remote = socket.RemoteEndPoint as IPEndPoint;
-        var transport = new TlsSocketStream(socket);
+        var network = new NetworkStream(socket, ownsSocket: true);
         if (!_options.UseTls)
         {
-            transport.CoalesceWrites = true;
-            return Http2ServerConnection.Start(transport, socket, new HboneConnectionInfo(listener, null, remote), _connect,
+            return Http2ServerConnection.Start(network, socket, new HboneConnectionInfo(listener, null, remote), _connect,
                 _options.HandshakeTimeout, _options.TimeProvider, _http2Logger);
         }
-        var ssl = new SslStream(transport, leaveInnerStreamOpen: false);
+        var ssl = new SslStream(network, leaveInnerStreamOpen: false);
         try
         {
             var tls = listener.ServerTlsOptions
@@ -98,8 +97,6 @@ public sealed partial class HboneServer
                 timeout.CancelAfter(_options.HandshakeTimeout);
                 await ssl.AuthenticateAsServerAsync(tls, timeout.Token);
             }
-            // From here on every write is followed by a flush (the HTTP/2 write path's batches, the close).
-            transport.CoalesceWrites = true;
             var identity = HboneTls.GetPeerIdentity(ssl);
             if (identity is null)
             {

@@ -41,6 +41,27 @@ public sealed class Http2ServerDrainTests
     }
 
     [Fact]
+    public async Task Stop_TheLastTunnelsEndStream_IsSentBeforeTheConnectionCloses()
+    {
+        await using var client = await RawHttp2Client.StartAsync(TestHandler.Echo());
+        await client.WriteConnectAsync(1);
+        (await client.ReadStatusAsync(1)).ShouldBe(200);
+        Task stopping = client.Server.StopAsync(TimeSpan.FromSeconds(60));
+        RawFrame drainPing = await client.ExpectAsync(Http2FrameType.Ping);
+        await client.WritePingAsync(BinaryPrimitives.ReadUInt64BigEndian(drainPing.Payload), ack: true);
+        RawFrame final = await client.ExpectAsync(Http2FrameType.GoAway);
+        (final.ReadUInt32() & 0x7FFF_FFFF).ShouldBe(1u);
+
+        // Our half-close: the echo session ends its side, which ends the last stream and so the connection.
+        // Its END_STREAM, written by the session itself while nothing else is queued, must still go out.
+        await client.WriteDataAsync(1, default, endStream: true);
+        RawFrame end = await client.ExpectAsync(Http2FrameType.Data, 1);
+        end.Header.HasFlag(Http2Flags.EndStream).ShouldBeTrue();
+        await client.ReadUntilClosedAsync();
+        await stopping.WaitAsync(Guard);
+    }
+
+    [Fact]
     public async Task Connection_WithoutStreamsForTheIdleTimeout_IsClosedWithGoAway()
     {
         var time = new ManualTimeProvider();
