@@ -5,7 +5,8 @@ WORKDIR /src
 COPY . .
 RUN dotnet publish src/Ztunnel/Ztunnel.csproj -c Release -o /out
 
-FROM mcr.microsoft.com/dotnet/aspnet:10.0
+# The base runtime is enough: the daemon uses no ASP.NET Core (its HTTP/2 and HTTP/1.1 servers are its own).
+FROM mcr.microsoft.com/dotnet/runtime:10.0
 RUN apt-get update && apt-get install -y --no-install-recommends iptables iproute2 \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out /app

@@ -1,10 +1,11 @@
+using System.Reflection;
+
 namespace Ztunnel.E2E.Mesh;
 
 /// <summary>
-/// The built <c>ztunnel</c> executable the tests run as real processes. The test project references the
-/// daemon project, and the SDK copies an Exe reference's apphost (<c>ztunnel</c>, with its runtimeconfig
-/// and deps files) next to the test assembly, so it is always the build of the same configuration as the
-/// tests. <c>ZTUNNEL_BINARY</c> overrides it (to test an installed binary).
+/// The built <c>ztunnel</c> executable the tests run as real processes: the daemon project's own build
+/// output of the same configuration as the tests (the test project references it, so it is built first),
+/// with its own runtimeconfig and dependencies. <c>ZTUNNEL_BINARY</c> overrides it (to test an installed binary).
 /// </summary>
 public static class ZtunnelBinary
 {
@@ -24,9 +25,11 @@ public static class ZtunnelBinary
                 ? System.IO.Path.GetFullPath(overridden)
                 : throw new FileNotFoundException($"ZTUNNEL_BINARY={overridden}: no such file");
         }
-        string nextToTests = System.IO.Path.Combine(AppContext.BaseDirectory, "ztunnel");
-        return File.Exists(nextToTests)
-            ? nextToTests
-            : throw new FileNotFoundException($"no ztunnel executable next to the test assembly ({nextToTests}); build tests/Ztunnel.E2E (it references src/Ztunnel)");
+        string directory = typeof(ZtunnelBinary).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .First(a => a.Key == "ZtunnelOutputDirectory").Value!;
+        string built = System.IO.Path.Combine(directory, "ztunnel");
+        return File.Exists(built)
+            ? built
+            : throw new FileNotFoundException($"no ztunnel executable in the daemon's build output ({built}); build tests/Ztunnel.E2E (it references src/Ztunnel)");
     }
 }

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Ztunnel.Capture;
 using Ztunnel.Capture.Registration;
+using Ztunnel.E2E.Mesh;
 
 namespace Ztunnel.E2E.Telemetry;
 
@@ -119,9 +120,8 @@ public sealed class DaemonPrometheusTests : IAsyncLifetime
 
     private async Task StartDaemonAsync()
     {
-        string dll = Path.Combine(AppContext.BaseDirectory, "ztunnel.dll");
         string ca = Path.Combine(_directory, "ca");
-        await ProcessRunner.CheckedAsync("dotnet", dll, "ca", "init", ca);
+        await ZtunnelBinary.RunAsync("ca", "init", ca);
         string socket = Path.Combine(_directory, "cni.sock");
         string config = Path.Combine(_directory, "ztunnel.yaml");
         await File.WriteAllTextAsync(config, $$$"""
@@ -136,7 +136,7 @@ public sealed class DaemonPrometheusTests : IAsyncLifetime
               - {uid: client-1, name: client, namespace: {{{Namespace}}}, serviceAccount: client, ips: [{{{Client.Address}}}], node: node-1, labels: {app: client, version: v1}}
               - {uid: server-1, name: server, namespace: {{{Namespace}}}, serviceAccount: server, ips: [{{{Server.Address}}}], node: node-1, labels: {app: server}}
             """);
-        _daemon = NetnsProcess.Start(Node, "dotnet", dll, "run", "--config", config);
+        _daemon = NetnsProcess.Start(Node, ZtunnelBinary.Path, "run", "--config", config);
         await _daemon.WaitForLineAsync(l => l.Contains("ztunnel ready", StringComparison.Ordinal), Guard);
         _admin = NetnsHttp.Create(_runner, Node, new Uri("http://127.0.0.1:15000"));
 
