@@ -51,7 +51,10 @@ internal sealed class TlsSocketStream : Stream
     /// <summary>The socket; the stream owns it and closes it on dispose.</summary>
     public Socket Socket => _socket;
 
-    /// <summary>Gather writes until <see cref="FlushAsync"/>. Turn on only once every writer flushes (after the TLS handshake).</summary>
+    /// <summary>
+    /// Gather writes until <see cref="FlushAsync"/>. Turn on only once every writer flushes (after the TLS
+    /// handshake) and writes come from one owner at a time: a write while a flush is still sending is not safe.
+    /// </summary>
     public bool CoalesceWrites { get; set; }
 
     public override bool CanRead => true;
