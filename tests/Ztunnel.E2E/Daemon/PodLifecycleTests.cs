@@ -115,6 +115,39 @@ public sealed partial class PodLifecycleTests(LifecycleMeshFixture mesh) : IClas
     }
 
     [Fact]
+    public async Task Sigterm_ConnectionOutlivesTheFirstSecondsOfTheDrain_StillServedAndExitZero()
+    {
+        // The drain lasts up to --drain-seconds (20 s by default). Until this test existed, the command-line
+        // library's own SIGTERM handler exited the process with 143 two seconds after the signal.
+        using Socket open = await mesh.ClientApp.ConnectAsync(mesh.AppB.EchoEndPoint);
+        await SocketText.WriteLineAsync(open, "before SIGTERM");
+        (await SocketText.ReadLineAsync(open)).ShouldBe($"server-b {mesh.Client.Address}");
+        (await SocketText.ReadLineAsync(open)).ShouldBe("before SIGTERM");
+        DaemonProcess daemon = mesh.Daemon('b');
+        int mark = daemon.LineCount;
+
+        Task<int> stopped = mesh.StopDaemonAsync('b');
+        try
+        {
+            await daemon.WaitForLogAsync("Stopped accepting connections", mark);
+            // Not synchronisation: the condition under test is a connection still in use 3 s into the drain.
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            stopped.IsCompleted.ShouldBeFalse(daemon.Tail());
+            await SocketText.WriteLineAsync(open, "3 s into the drain");
+            (await SocketText.ReadLineAsync(open)).ShouldBe("3 s into the drain", daemon.Tail());
+            open.Shutdown(SocketShutdown.Send);
+            (await PodClient.ReadToEndAsync(open)).ShouldBeEmpty();
+            (await stopped).ShouldBe(0, daemon.Tail());
+            daemon.Log.ShouldContain("Stopped; 0 connections were cut");
+        }
+        finally
+        {
+            await stopped;
+            await mesh.StartDaemonAsync('b');
+        }
+    }
+
+    [Fact]
     public async Task PodDelete_CutsItsOpenConnections()
     {
         using Socket open = await mesh.ClientApp.ConnectAsync(mesh.AppB.EchoEndPoint);
