@@ -1,0 +1,53 @@
+using Ztunnel.Hbone;
+
+namespace Ztunnel.Tests.Hbone;
+
+public sealed class ReadLoopSchedulerTests
+{
+    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task InsideRunInline_TheFirstContinuationRunsInside_TheOneItSchedulesDoesNot()
+    {
+        var outer = new Probe();
+        var nested = new Probe();
+        ReadLoopScheduler.RunInline(_ => outer.Schedule(() => nested.Schedule(() => { })), 0);
+
+        (await outer.Ran.WaitAsync(HangGuard)).ShouldBeTrue("the read loop's publish runs its reader inline");
+        // A reader woken from inside an inline reader (e.g. a reset under the connection lock) must not
+        // run inside the first one.
+        (await nested.Ran.WaitAsync(HangGuard)).ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task OutsideRunInline_WorkGoesToThePool()
+    {
+        var probe = new Probe();
+        probe.Schedule(() => { });
+        (await probe.Ran.WaitAsync(HangGuard)).ShouldBeFalse();
+    }
+
+    /// <summary>Schedules work and reports whether it ran synchronously inside the Schedule call.</summary>
+    private sealed class Probe
+    {
+        private readonly TaskCompletionSource<bool> _ran = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _schedulingThread;
+        private bool _insideSchedule;
+
+        /// <summary>True when the work ran on the scheduling thread before Schedule returned.</summary>
+        public Task<bool> Ran => _ran.Task;
+
+        public void Schedule(Action then)
+        {
+            _schedulingThread = Environment.CurrentManagedThreadId;
+            Volatile.Write(ref _insideSchedule, true);
+            ReadLoopScheduler.Instance.Schedule(_ =>
+            {
+                bool inline = Environment.CurrentManagedThreadId == _schedulingThread && Volatile.Read(ref _insideSchedule);
+                then();
+                _ran.TrySetResult(inline);
+            }, null);
+            Volatile.Write(ref _insideSchedule, false);
+        }
+    }
+}
