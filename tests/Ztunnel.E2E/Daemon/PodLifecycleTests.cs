@@ -85,10 +85,7 @@ public sealed partial class PodLifecycleTests(LifecycleMeshFixture mesh) : IClas
     [InlineData('b')] // the server's node: the inbound side drains
     public async Task Sigterm_DrainsOpenConnection_ThenExitsZero(char node)
     {
-        using Socket open = await mesh.ClientApp.ConnectAsync(mesh.AppB.EchoEndPoint);
-        await SocketText.WriteLineAsync(open, "before SIGTERM");
-        (await SocketText.ReadLineAsync(open)).ShouldBe($"server-b {mesh.Client.Address}");
-        (await SocketText.ReadLineAsync(open)).ShouldBe("before SIGTERM");
+        using Socket open = await OpenEchoConnectionAsync("before SIGTERM");
         DaemonProcess daemon = mesh.Daemon(node);
         int mark = daemon.LineCount;
 
@@ -119,10 +116,7 @@ public sealed partial class PodLifecycleTests(LifecycleMeshFixture mesh) : IClas
     {
         // The drain lasts up to --drain-seconds (20 s by default). Until this test existed, the command-line
         // library's own SIGTERM handler exited the process with 143 two seconds after the signal.
-        using Socket open = await mesh.ClientApp.ConnectAsync(mesh.AppB.EchoEndPoint);
-        await SocketText.WriteLineAsync(open, "before SIGTERM");
-        (await SocketText.ReadLineAsync(open)).ShouldBe($"server-b {mesh.Client.Address}");
-        (await SocketText.ReadLineAsync(open)).ShouldBe("before SIGTERM");
+        using Socket open = await OpenEchoConnectionAsync("before SIGTERM");
         DaemonProcess daemon = mesh.Daemon('b');
         int mark = daemon.LineCount;
 
@@ -150,10 +144,7 @@ public sealed partial class PodLifecycleTests(LifecycleMeshFixture mesh) : IClas
     [Fact]
     public async Task PodDelete_CutsItsOpenConnections()
     {
-        using Socket open = await mesh.ClientApp.ConnectAsync(mesh.AppB.EchoEndPoint);
-        await SocketText.WriteLineAsync(open, "hello");
-        (await SocketText.ReadLineAsync(open)).ShouldBe($"server-b {mesh.Client.Address}");
-        (await SocketText.ReadLineAsync(open)).ShouldBe("hello");
+        using Socket open = await OpenEchoConnectionAsync("hello");
         try
         {
             (await mesh.UnregisterAsync(mesh.Client)).ShouldBeTrue();
@@ -283,5 +274,15 @@ public sealed partial class PodLifecycleTests(LifecycleMeshFixture mesh) : IClas
             rules.Distinct().Count().ShouldBe(rules.Length, string.Join('\n', rules));
             (await PodInspection.FwmarkRulesAsync(pod, ipv6)).Length.ShouldBe(1);
         }
+    }
+
+    /// <summary>A connection from the client pod to server-b's echo app, greeted and one line echoed: open end to end.</summary>
+    private async Task<Socket> OpenEchoConnectionAsync(string line)
+    {
+        Socket open = await mesh.ClientApp.ConnectAsync(mesh.AppB.EchoEndPoint);
+        await SocketText.WriteLineAsync(open, line);
+        (await SocketText.ReadLineAsync(open)).ShouldBe($"server-b {mesh.Client.Address}");
+        (await SocketText.ReadLineAsync(open)).ShouldBe(line);
+        return open;
     }
 }
