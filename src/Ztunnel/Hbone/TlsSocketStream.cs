@@ -68,38 +68,49 @@ internal sealed class TlsSocketStream : Stream
         set => throw new NotSupportedException();
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        if (_readEnd > _readStart)
+        return _readEnd > _readStart
+            ? ValueTask.FromResult(buffer.IsEmpty ? 0 : TakeBuffered(buffer.Span))
+            : ReceiveAsync(buffer, cancellationToken);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        try
         {
+            if (buffer.IsEmpty && !_lastReadFilled)
+            {
+                // Wait for data without holding a buffer (the idle case).
+                return await _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            }
+            if (buffer.Length >= ReadAheadSize)
+            {
+                int direct = await _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                _lastReadFilled = direct == buffer.Length;
+                return direct;
+            }
+            // Under bulk (the last receive filled the buffer) a zero-byte read would only cost a MSG_PEEK before
+            // the receive that follows at once: receive now instead.
+            _readBuffer ??= ArrayPool<byte>.Shared.Rent(ReadAheadSize);
+            int received = await _socket.ReceiveAsync(_readBuffer.AsMemory(0, ReadAheadSize), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            _lastReadFilled = received == ReadAheadSize;
+            _readStart = 0;
+            _readEnd = received;
+            if (received == 0)
+            {
+                ReturnReadBuffer();
+                return 0;
+            }
             return buffer.IsEmpty ? 0 : TakeBuffered(buffer.Span);
         }
-        if (buffer.IsEmpty && !_lastReadFilled)
+        catch (SocketException e)
         {
-            // Wait for data without holding a buffer (the idle case).
-            return await _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            // As NetworkStream does: callers (SslStream, the HTTP/2 loops) handle transport failures as IOException.
+            throw new IOException($"HBONE transport receive failed: {e.Message}", e);
         }
-        if (buffer.Length >= ReadAheadSize)
-        {
-            int direct = await _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-            _lastReadFilled = direct == buffer.Length;
-            return direct;
-        }
-        // Under bulk (the last receive filled the buffer) a zero-byte read would only cost a MSG_PEEK before
-        // the receive that follows at once: receive now instead.
-        _readBuffer ??= ArrayPool<byte>.Shared.Rent(ReadAheadSize);
-        int received = await _socket.ReceiveAsync(_readBuffer.AsMemory(0, ReadAheadSize), SocketFlags.None, cancellationToken).ConfigureAwait(false);
-        _lastReadFilled = received == ReadAheadSize;
-        _readStart = 0;
-        _readEnd = received;
-        if (received == 0)
-        {
-            ReturnReadBuffer();
-            return 0;
-        }
-        return buffer.IsEmpty ? 0 : TakeBuffered(buffer.Span);
     }
 
     private int TakeBuffered(Span<byte> destination)
@@ -180,11 +191,20 @@ internal sealed class TlsSocketStream : Stream
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendAllAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
     {
-        // A non-blocking send may take less than asked for; loop until all is out.
-        while (!buffer.IsEmpty)
+        try
         {
-            int sent = await _socket.SendAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-            buffer = buffer[sent..];
+            // A non-blocking send may take less than asked for; loop until all is out.
+            while (!buffer.IsEmpty)
+            {
+                int sent = await _socket.SendAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                buffer = buffer[sent..];
+            }
+        }
+        catch (SocketException e)
+        {
+            // As NetworkStream does: a broken pipe from FlushAsync (where the batches are sent) would otherwise
+            // reach the HTTP/2 write path as a SocketException, which it does not treat as a closed transport.
+            throw new IOException($"HBONE transport send failed: {e.Message}", e);
         }
     }
 

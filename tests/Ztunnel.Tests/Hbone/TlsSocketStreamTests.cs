@@ -87,6 +87,30 @@ public sealed class TlsSocketStreamTests
         received.ToArray().ShouldBe(data);
     }
 
+    [Fact]
+    public async Task PeerReset_SendAndReceiveFailAsIOException_LikeNetworkStream()
+    {
+        // The HTTP/2 loops treat IOException as "transport gone"; a raw SocketException from a flush (where the
+        // batches are sent) once left a drained connection hanging until the drain deadline.
+        var (a, b) = await ConnectedPairAsync();
+        using var stream = new TlsSocketStream(a) { CoalesceWrites = true };
+        b.LingerState = new LingerOption(true, 0);
+        b.Dispose(); // RST
+
+        var receive = await Should.ThrowAsync<IOException>(async () => await stream.ReadAsync(new byte[16]).AsTask().WaitAsync(HangGuard));
+        receive.InnerException.ShouldBeOfType<SocketException>();
+        var send = await Should.ThrowAsync<IOException>(async () =>
+        {
+            // The first sends after the reset may still be accepted by the kernel; a later one fails.
+            for (int i = 0; i < 1000; i++)
+            {
+                await stream.WriteAsync(new byte[16 * 1024]);
+                await stream.FlushAsync().WaitAsync(HangGuard);
+            }
+        });
+        send.InnerException.ShouldBeOfType<SocketException>();
+    }
+
     private static async Task WriteInBatchesAsync(Stream stream, byte[] data, int chunk)
     {
         for (int offset = 0; offset < data.Length; offset += chunk)

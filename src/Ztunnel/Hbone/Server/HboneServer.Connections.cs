@@ -97,10 +97,8 @@ public sealed partial class HboneServer
                 timeout.CancelAfter(_options.HandshakeTimeout);
                 await ssl.AuthenticateAsServerAsync(tls, timeout.Token);
             }
-            // Read-ahead only, no write coalescing on this side: with it, the SIGTERM drain E2E test's daemon
-            // overran its stop (the connection's close did not reach the client in time). Suspected: the
-            // lingering close's close_notify is written while the last write batch is still flushing, and the
-            // coalescing buffer has one owner at a time. Not yet found for sure, so not turned on here.
+            // From here on every write is followed by a flush (the HTTP/2 write batches, the lingering close).
+            transport.CoalesceWrites = true;
             var identity = HboneTls.GetPeerIdentity(ssl);
             if (identity is null)
             {

@@ -146,6 +146,8 @@ internal sealed partial class Http2ServerConnection : Http2Connection
             if (_transport is SslStream ssl)
             {
                 await ssl.ShutdownAsync().ConfigureAwait(false);
+                // The close_notify may sit in the transport's write batch (TlsSocketStream): send it.
+                await ssl.FlushAsync().ConfigureAwait(false);
             }
             _socket.Shutdown(SocketShutdown.Send);
         }
