@@ -48,38 +48,16 @@ internal static class TunnelThroughputConsole
             ("raw SslStream  server->client", bench.RawDownload),
             ("HBONE stream   server->client", bench.HboneDownload),
         ];
-        var wall = new double[cases.Length];
-        var cpu = new double[cases.Length];
-        var items = new long[cases.Length];
-        var allocated = new long[cases.Length];
-        await WarmUpAsync(cases);
-        var process = Process.GetCurrentProcess();
-        for (int round = 0; round < rounds; round++)
-        {
-            for (int i = 0; i < cases.Length; i++)
-            {
-                process.Refresh();
-                TimeSpan cpuBefore = process.TotalProcessorTime;
-                long itemsBefore = ThreadPool.CompletedWorkItemCount;
-                long allocatedBefore = GC.GetTotalAllocatedBytes();
-                long start = Stopwatch.GetTimestamp();
-                await cases[i].Run();
-                wall[i] += Stopwatch.GetElapsedTime(start).TotalSeconds;
-                process.Refresh();
-                cpu[i] += (process.TotalProcessorTime - cpuBefore).TotalSeconds;
-                items[i] += ThreadPool.CompletedWorkItemCount - itemsBefore;
-                allocated[i] += GC.GetTotalAllocatedBytes() - allocatedBefore;
-            }
-        }
+        Totals[] t = await MeasureAsync(cases, rounds);
         double gib = rounds * (double)TunnelThroughputBenchmarks.Bytes / (1 << 30);
         Console.WriteLine($"{rounds} rounds x {TunnelThroughputBenchmarks.Bytes >> 20} MiB, loopback mTLS, one stream");
         for (int i = 0; i < cases.Length; i++)
         {
-            Console.WriteLine($"{cases[i].Name}: {gib * 1024 / wall[i],7:0} MiB/s wall   {cpu[i] / gib,6:0.00} CPU-s/GiB"
-                + $"   {items[i] / gib / 1024,5:0}k thread-pool items/GiB   {allocated[i] / gib / 1024,6:0} KiB allocated/GiB");
+            Console.WriteLine($"{cases[i].Name}: {gib * 1024 / t[i].Wall,7:0} MiB/s wall   {t[i].Cpu / gib,6:0.00} CPU-s/GiB"
+                + $"   {t[i].Items / gib / 1024,5:0}k thread-pool items/GiB   {t[i].Allocated / gib / 1024,6:0} KiB allocated/GiB");
         }
-        Console.WriteLine($"HBONE/raw wall throughput: upload {wall[0] / wall[1]:0.00}x, download {wall[2] / wall[3]:0.00}x");
-        Console.WriteLine($"HBONE/raw CPU efficiency:  upload {cpu[0] / cpu[1]:0.00}x, download {cpu[2] / cpu[3]:0.00}x");
+        Console.WriteLine($"HBONE/raw wall throughput: upload {t[0].Wall / t[1].Wall:0.00}x, download {t[2].Wall / t[3].Wall:0.00}x");
+        Console.WriteLine($"HBONE/raw CPU efficiency:  upload {t[0].Cpu / t[1].Cpu:0.00}x, download {t[2].Cpu / t[3].Cpu:0.00}x");
         await bench.CleanupAsync();
     }
 
@@ -98,9 +76,27 @@ internal static class TunnelThroughputConsole
             ("raw SslStream (both ends here) server->client", bench.RawDownload),
             ("HBONE client only, node->client              ", bench.NodeDownload),
         ];
-        var wall = new double[cases.Length];
-        var cpu = new double[cases.Length];
-        var items = new long[cases.Length];
+        Totals[] t = await MeasureAsync(cases, rounds);
+        double gib = rounds * (double)TunnelThroughputBenchmarks.Bytes / (1 << 30);
+        for (int i = 0; i < cases.Length; i++)
+        {
+            Console.WriteLine($"{cases[i].Name}: {gib * 1024 / t[i].Wall,7:0} MiB/s wall   {t[i].Cpu / gib,6:0.00} CPU-s/GiB in this process {t[i].Items / gib / 1024,5:0}k thread-pool items/GiB");
+        }
+        await bench.CleanupAsync();
+    }
+
+    private struct Totals
+    {
+        public double Wall;
+        public double Cpu;
+        public long Items;
+        public long Allocated;
+    }
+
+    /// <summary>Warms up, then runs the cases alternately for <paramref name="rounds"/> rounds and sums each one's costs.</summary>
+    private static async Task<Totals[]> MeasureAsync((string Name, Func<Task> Run)[] cases, int rounds)
+    {
+        var totals = new Totals[cases.Length];
         await WarmUpAsync(cases);
         var process = Process.GetCurrentProcess();
         for (int round = 0; round < rounds; round++)
@@ -110,19 +106,16 @@ internal static class TunnelThroughputConsole
                 process.Refresh();
                 TimeSpan cpuBefore = process.TotalProcessorTime;
                 long itemsBefore = ThreadPool.CompletedWorkItemCount;
+                long allocatedBefore = GC.GetTotalAllocatedBytes();
                 long start = Stopwatch.GetTimestamp();
                 await cases[i].Run();
-                wall[i] += Stopwatch.GetElapsedTime(start).TotalSeconds;
+                totals[i].Wall += Stopwatch.GetElapsedTime(start).TotalSeconds;
                 process.Refresh();
-                cpu[i] += (process.TotalProcessorTime - cpuBefore).TotalSeconds;
-                items[i] += ThreadPool.CompletedWorkItemCount - itemsBefore;
+                totals[i].Cpu += (process.TotalProcessorTime - cpuBefore).TotalSeconds;
+                totals[i].Items += ThreadPool.CompletedWorkItemCount - itemsBefore;
+                totals[i].Allocated += GC.GetTotalAllocatedBytes() - allocatedBefore;
             }
         }
-        double gib = rounds * (double)TunnelThroughputBenchmarks.Bytes / (1 << 30);
-        for (int i = 0; i < cases.Length; i++)
-        {
-            Console.WriteLine($"{cases[i].Name}: {gib * 1024 / wall[i],7:0} MiB/s wall   {cpu[i] / gib,6:0.00} CPU-s/GiB in this process {items[i] / gib / 1024,5:0}k thread-pool items/GiB");
-        }
-        await bench.CleanupAsync();
+        return totals;
     }
 }

@@ -103,16 +103,7 @@ public sealed class AuthorizationE2ETests(AuthorizationMeshFixture mesh) : IClas
             await mesh.RewritePoliciesAsync(AuthorizationMeshFixture.DenyClient);
 
             // The daemon re-checks live connections against the new policies and cuts this one.
-            byte[] rest;
-            try
-            {
-                rest = await PodClient.ReadToEndAsync(open);
-            }
-            catch (SocketException)
-            {
-                rest = [];
-            }
-            rest.ShouldBeEmpty();
+            (await PodClient.ReadRestAsync(open)).ShouldBeEmpty();
         }
         finally
         {
@@ -194,16 +185,7 @@ public sealed class AuthorizationE2ETests(AuthorizationMeshFixture mesh) : IClas
             int mark = mesh.DaemonA.LineCount;
             await mesh.RewritePoliciesAsync(AuthorizationMeshFixture.DenyClientStrictEverywhere);
 
-            byte[] rest;
-            try
-            {
-                rest = await PodClient.ReadToEndAsync(open);
-            }
-            catch (SocketException)
-            {
-                rest = [];
-            }
-            rest.ShouldBeEmpty();
+            (await PodClient.ReadRestAsync(open)).ShouldBeEmpty();
             (await mesh.DaemonA.WaitForLogAsync("Denied ", mark)).ShouldContain("PeerAuthentication e2e/strict requires mTLS (STRICT)");
             (await mesh.OutsiderApp.IsClosedWithoutAnswerAsync(app.EchoEndPoint, "again")).ShouldBeTrue();
         }

@@ -124,6 +124,22 @@ public sealed class PodClient
         return await answer;
     }
 
+    /// <summary>
+    /// What is left to read on a connection the mesh is expected to cut: the bytes up to its end, where a
+    /// reset (the daemon's RST) ends it like a FIN. A cut connection gives an empty array either way.
+    /// </summary>
+    public static async Task<byte[]> ReadRestAsync(Socket socket)
+    {
+        try
+        {
+            return await ReadToEndAsync(socket);
+        }
+        catch (SocketException)
+        {
+            return [];
+        }
+    }
+
     public static async Task<byte[]> ReadToEndAsync(Socket socket)
     {
         using var received = new MemoryStream();
