@@ -22,8 +22,8 @@ public static class HboneTls
 
     private static readonly List<SslApplicationProtocol> _alpn = [SslApplicationProtocol.Http2];
 
-    private const string ServerAuthOid = "1.3.6.1.5.5.7.3.1";
-    private const string ClientAuthOid = "1.3.6.1.5.5.7.3.2";
+    internal const string ServerAuthOid = "1.3.6.1.5.5.7.3.1";
+    internal const string ClientAuthOid = "1.3.6.1.5.5.7.3.2";
 
     /// <summary>Options for connecting to a server whose identity must be <paramref name="expectedServer"/>.</summary>
     /// <param name="logger">Optional: also log each rejection (the caller gets it as <see cref="TlsPeerRejectedException"/> anyway).</param>
@@ -116,7 +116,7 @@ public static class HboneTls
 
     // Chain to the mesh bundle only, never the system store; no revocation (the mesh has no CRL/OCSP,
     // certificates are short-lived instead); validity time is checked against the current time.
-    private static X509ChainPolicy ChainPolicy(TrustBundle bundle, string usageOid)
+    internal static X509ChainPolicy ChainPolicy(TrustBundle bundle, string usageOid)
     {
         var policy = new X509ChainPolicy
         {

@@ -1,0 +1,120 @@
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Ztunnel.Tls.Native;
+
+// Receive: SSL_read takes the socket itself (see the class remarks); when it runs dry, wait for readability.
+internal sealed partial class NativeTlsStream
+{
+    /// <summary>
+    /// Decrypted bytes into <paramref name="buffer"/>: as many whole records as OpenSSL has read ahead, at
+    /// least one byte; 0 at the end of the stream (close_notify, or the peer closed between records).
+    /// </summary>
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        int read = TryRead(buffer.Span, out bool wantRead);
+        return wantRead ? ReadSlowAsync(buffer, cancellationToken) : ValueTask.FromResult(read);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<int> ReadSlowAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            await WaitReadableAsync(cancellationToken).ConfigureAwait(false);
+            if (buffer.IsEmpty)
+            {
+                return 0; // a zero-byte read only waits for data
+            }
+            int read = TryRead(buffer.Span, out bool wantRead);
+            if (!wantRead)
+            {
+                return read;
+            }
+        }
+    }
+
+    /// <summary>Waits until the socket has bytes (or EOF, or an error) without taking any of them.</summary>
+    private async ValueTask WaitReadableAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            throw new IOException($"HBONE transport receive failed: {e.Message}", e);
+        }
+    }
+
+    private unsafe int TryRead(Span<byte> destination, out bool wantRead)
+    {
+        wantRead = false;
+        lock (_lock)
+        {
+            ThrowIfDisposedLocked();
+            if (destination.IsEmpty)
+            {
+                wantRead = OpenSsl.SSL_has_pending(_ssl) == 0;
+                return 0;
+            }
+            OpenSsl.ERR_clear_error();
+            int total = 0;
+            fixed (byte* p = destination)
+            {
+                while (true)
+                {
+                    int result = OpenSsl.SSL_read_ex(_ssl, p + total, (nuint)(destination.Length - total), out nuint read);
+                    if (result == 1)
+                    {
+                        total += (int)read;
+                        // More records already read ahead: take them too (one call, one lock, per burst).
+                        if (total == destination.Length || OpenSsl.SSL_has_pending(_ssl) == 0)
+                        {
+                            return total;
+                        }
+                        continue;
+                    }
+                    int errno = Marshal.GetLastPInvokeError();
+                    int error = OpenSsl.SSL_get_error(_ssl, result);
+                    if (total > 0)
+                    {
+                        // Deliver what we have; a lasting condition (EOF, error) shows again on the next read.
+                        OpenSsl.ERR_clear_error();
+                        return total;
+                    }
+                    return ReadFailed(error, errno, out wantRead);
+                }
+            }
+        }
+    }
+
+    private int ReadFailed(int error, int errno, out bool wantRead)
+    {
+        wantRead = false;
+        switch (error)
+        {
+            case OpenSsl.SSL_ERROR_WANT_READ:
+                wantRead = true;
+                return 0;
+            case OpenSsl.SSL_ERROR_ZERO_RETURN:
+                return 0; // close_notify
+            case OpenSsl.SSL_ERROR_SSL when OpenSslError.PeekLastReason() == OpenSsl.SSL_R_UNEXPECTED_EOF_WHILE_READING:
+                OpenSsl.ERR_clear_error();
+                // TCP EOF without close_notify. Between records it is an end of stream, as SslStream reads it;
+                // inside a record the data was cut off.
+                if (OpenSsl.SSL_has_pending(_ssl) == 0)
+                {
+                    return 0;
+                }
+                throw new IOException("HBONE TLS receive failed: the peer closed the connection in the middle of a TLS record");
+            case OpenSsl.SSL_ERROR_SYSCALL when errno != 0:
+                OpenSsl.ERR_clear_error();
+                throw new IOException($"HBONE transport receive failed: {Marshal.GetPInvokeErrorMessage(errno)}");
+            default:
+                throw new IOException($"HBONE TLS receive failed: {OpenSslError.Drain($"SSL_read error {error}")}");
+        }
+    }
+}

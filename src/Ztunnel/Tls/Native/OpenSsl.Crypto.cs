@@ -1,0 +1,72 @@
+using System.Runtime.InteropServices;
+
+namespace Ztunnel.Tls.Native;
+
+// The libcrypto half: BIOs, DER certificates and keys, the error queue.
+internal static partial class OpenSsl
+{
+    private const string Crypto = "libcrypto.so.3";
+
+#pragma warning disable IDE1006 // Names as in <openssl/bio.h> and <openssl/ssl.h>.
+    public const int BIO_NOCLOSE = 0;
+
+    /// <summary>ERR_GET_REASON: the low 23 bits of an error code.</summary>
+    public const uint ERR_REASON_MASK = 0x7FFFFF;
+
+    /// <summary>ssl/sslerr.h: the peer closed the TCP connection without close_notify.</summary>
+    public const int SSL_R_UNEXPECTED_EOF_WHILE_READING = 294;
+#pragma warning restore IDE1006
+
+    [LibraryImport(Crypto)]
+    public static partial nint BIO_new_socket(int fd, int closeFlag);
+
+    [LibraryImport(Crypto)]
+    public static partial int BIO_new_bio_pair(out nint bio1, nuint size1, out nint bio2, nuint size2);
+
+    [LibraryImport(Crypto)]
+    public static partial int BIO_free(nint bio);
+
+    /// <summary>A bio pair: how many bytes are readable at <paramref name="data"/> (contiguous), without consuming them.</summary>
+    [LibraryImport(Crypto)]
+    public static unsafe partial int BIO_nread0(SafeBioHandle bio, byte** data);
+
+    /// <summary>A bio pair: consumes <paramref name="count"/> readable bytes (no copy).</summary>
+    [LibraryImport(Crypto)]
+    public static unsafe partial int BIO_nread(SafeBioHandle bio, byte** data, int count);
+
+    [LibraryImport(Crypto)]
+    public static partial nuint BIO_ctrl_pending(SafeBioHandle bio);
+
+    [LibraryImport(Crypto)]
+    public static unsafe partial nint d2i_X509(nint reuse, byte** data, long length);
+
+    [LibraryImport(Crypto)]
+    public static unsafe partial int i2d_X509(nint x509, byte** output);
+
+    [LibraryImport(Crypto)]
+    public static partial void X509_free(nint x509);
+
+    [LibraryImport(Crypto)]
+    public static unsafe partial nint d2i_AutoPrivateKey(nint reuse, byte** data, long length);
+
+    [LibraryImport(Crypto)]
+    public static partial void EVP_PKEY_free(nint pkey);
+
+    [LibraryImport(Crypto)]
+    public static partial int OPENSSL_sk_num(nint stack);
+
+    [LibraryImport(Crypto)]
+    public static partial nint OPENSSL_sk_value(nint stack, int index);
+
+    [LibraryImport(Crypto)]
+    public static partial ulong ERR_get_error();
+
+    [LibraryImport(Crypto)]
+    public static partial ulong ERR_peek_last_error();
+
+    [LibraryImport(Crypto)]
+    public static partial void ERR_clear_error();
+
+    [LibraryImport(Crypto)]
+    public static unsafe partial void ERR_error_string_n(ulong error, byte* buffer, nuint length);
+}
