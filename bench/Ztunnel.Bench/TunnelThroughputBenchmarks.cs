@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Ztunnel.Hbone;
 using Ztunnel.Hbone.Server;
 using Ztunnel.Tls;
+using Ztunnel.Tls.Native;
 
 namespace Ztunnel.Bench;
 
@@ -56,8 +57,9 @@ public class TunnelThroughputBenchmarks
         listening.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         listening.Listen(16);
         var endPoint = (IPEndPoint)listening.LocalEndPoint!;
-        _server.Listeners.Add(listening, new HboneListenerInfo("bench", endPoint, HboneTls.ServerOptions(serverCert, bundle)));
-        var tls = await ConnectTlsAsync(endPoint, HboneTls.ClientOptions(clientCert, bundle, ServerId));
+        // Both HBONE ends run the daemon's transport (NativeTlsStream); the raw pair below stays SslStream.
+        _server.Listeners.Add(listening, new HboneListenerInfo("bench", endPoint, NativeTlsContext.ForServer(serverCert, bundle)));
+        var tls = await ConnectNativeTlsAsync(endPoint, NativeTlsContext.ForClient(clientCert, bundle));
         _connection = await Http2ClientConnection.StartAsync(tls, TimeProvider.System, NullLogger.Instance, CancellationToken.None);
         _uploadTunnel = await _connection.OpenConnectAsync("10.0.0.1:1", null, CancellationToken.None);
         _downloadTunnel = await _connection.OpenConnectAsync("10.0.0.1:2", null, CancellationToken.None);
@@ -199,6 +201,13 @@ public class TunnelThroughputBenchmarks
         {
             await stream.WriteAsync(_chunk);
         }
+    }
+
+    private static async Task<Stream> ConnectNativeTlsAsync(IPEndPoint endPoint, NativeTlsContext context)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(endPoint);
+        return await context.ConnectAsync(socket, ServerId);
     }
 
     private static async Task<SslStream> ConnectTlsAsync(IPEndPoint endPoint, SslClientAuthenticationOptions options)

@@ -9,6 +9,7 @@ using Ztunnel.Hbone.Server;
 using Ztunnel.Identity;
 using Ztunnel.Proxy;
 using Ztunnel.Tls;
+using Ztunnel.Tls.Native;
 
 namespace Ztunnel.Daemon;
 
@@ -125,7 +126,7 @@ internal sealed partial class PodLifecycle : IPodLifecycle, IAsyncDisposable
             // still tentative (duplicate address detection) for a second or so; a plain bind would fail.
             Socket hbone = await _context.Netns.CreateListenerAsync(pod.Netns, endPoint, transparent: false, InpodConfig.DaemonMark, freebind: true);
             var info = new HboneListenerInfo($"{pod.Registration.Namespace}/{pod.Registration.Name}", endPoint,
-                HboneTls.ServerOptions(certificate, _certificates.TrustBundle, _logger), tag: pod);
+                NativeTlsContext.ForServer(certificate, _certificates.TrustBundle, _logger), tag: pod);
             pod.AddResource(_hbone.Listeners.Add(hbone, info));
             hboneListeners.Add(info);
         }
@@ -201,7 +202,7 @@ internal sealed partial class PodLifecycle : IPodLifecycle, IAsyncDisposable
                 {
                     foreach (HboneListenerInfo info in listeners)
                     {
-                        info.ServerTlsOptions = HboneTls.ServerOptions(attempt.Certificate, _certificates.TrustBundle, _logger);
+                        info.ServerTls = NativeTlsContext.ForServer(attempt.Certificate, _certificates.TrustBundle, _logger);
                     }
                 }
             }

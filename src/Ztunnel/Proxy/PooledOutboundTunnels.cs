@@ -1,11 +1,12 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Security;
+using System.Runtime.CompilerServices;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Ztunnel.Capture;
 using Ztunnel.Hbone;
 using Ztunnel.Tls;
+using Ztunnel.Tls.Native;
 
 namespace Ztunnel.Proxy;
 
@@ -19,6 +20,9 @@ internal sealed class PooledOutboundTunnels : IOutboundTunnels, IAsyncDisposable
     private readonly ProxyContext _context;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, Lazy<HboneConnectionPool>> _pools = new(StringComparer.Ordinal);
+
+    // Keyed weakly by the certificate: a context lives as long as its certificate is in use.
+    private readonly ConditionalWeakTable<WorkloadCertificate, NativeTlsContext> _clientContexts = [];
 
     public PooledOutboundTunnels(ProxyContext context)
     {
@@ -65,21 +69,37 @@ internal sealed class PooledOutboundTunnels : IOutboundTunnels, IAsyncDisposable
     private async Task<Stream> DialAsync(EnrolledPod pod, HbonePoolKey key, CancellationToken cancellationToken)
     {
         Socket socket = await PodSockets.ConnectAsync(_context, pod, key.Address, sourceAddress: null, cancellationToken);
-        var transport = new TlsSocketStream(socket);
-        var tls = new SslStream(transport, leaveInnerStreamOpen: false);
+        NativeTlsContext tls;
         try
         {
             WorkloadCertificate certificate = await _context.Certificates.GetAsync(key.Source, cancellationToken);
-            await tls.AuthenticateAsClientAsync(HboneTls.ClientOptions(certificate, _context.Certificates.TrustBundle, key.Destination), cancellationToken);
-            // From here on every write is followed by a flush (the HTTP/2 write path's batches).
-            transport.CoalesceWrites = true;
-            return tls;
+            tls = ClientContext(certificate);
         }
         catch
         {
-            await tls.DisposeAsync();
+            socket.Dispose();
             throw;
         }
+        // The stream owns the socket from here on, also when the handshake fails.
+        return await tls.ConnectAsync(socket, key.Destination, cancellationToken);
+    }
+
+    /// <summary>
+    /// The client TLS context of <paramref name="certificate"/> (built once per certificate and trust bundle:
+    /// loading a certificate and key into OpenSSL costs more than a handshake's worth of CPU).
+    /// </summary>
+    private NativeTlsContext ClientContext(WorkloadCertificate certificate)
+    {
+        TrustBundle bundle = _context.Certificates.TrustBundle;
+        if (_clientContexts.TryGetValue(certificate, out NativeTlsContext? cached) && ReferenceEquals(cached.Bundle, bundle))
+        {
+            return cached;
+        }
+        // A rotated certificate or bundle: the old context is freed by its finalizer once no connection
+        // uses it (OpenSSL counts the references of live connections).
+        var created = NativeTlsContext.ForClient(certificate, bundle, _logger);
+        _clientContexts.AddOrUpdate(certificate, created);
+        return created;
     }
 
     // RFC 3986 / RFC 7239: an IPv6 address in an authority or a forwarded node is bracketed.

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Ztunnel.Hbone;
 using Ztunnel.Hbone.Server;
 using Ztunnel.Tls;
+using Ztunnel.Tls.Native;
 
 namespace Ztunnel.E2E.Interop;
 
@@ -67,7 +68,7 @@ internal sealed class HboneServerFixture : IAsyncDisposable
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         socket.Listen(128);
         var endPoint = (IPEndPoint)socket.LocalEndPoint!;
-        server.Listeners.Add(socket, new HboneListenerInfo("server-ns/pod", endPoint, HboneTls.ServerOptions(serverCert, bundle)));
+        server.Listeners.Add(socket, new HboneListenerInfo("server-ns/pod", endPoint, NativeTlsContext.ForServer(serverCert, bundle)));
         fixture = new HboneServerFixture(directory, server, endPoint);
         return fixture;
     }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Ztunnel.Hbone;
 using Ztunnel.Hbone.Server;
 using Ztunnel.Tls;
+using Ztunnel.Tls.Native;
 
 namespace Ztunnel.E2E.Interop;
 
@@ -32,7 +33,7 @@ internal sealed class KestrelHbonePeer : IAsyncDisposable
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         socket.Listen(128);
         var endPoint = (IPEndPoint)socket.LocalEndPoint!;
-        server.Listeners.Add(socket, new HboneListenerInfo("h2client-interop", endPoint, HboneTls.ServerOptions(InteropPki.Issue(InteropPki.ServerId), InteropPki.Bundle)));
+        server.Listeners.Add(socket, new HboneListenerInfo("h2client-interop", endPoint, NativeTlsContext.ForServer(InteropPki.Issue(InteropPki.ServerId), InteropPki.Bundle)));
         return new KestrelHbonePeer(server, endPoint);
     }
 

@@ -1,5 +1,5 @@
 using System.Net;
-using System.Net.Security;
+using Ztunnel.Tls.Native;
 
 namespace Ztunnel.Hbone.Server;
 
@@ -10,13 +10,13 @@ namespace Ztunnel.Hbone.Server;
 /// </summary>
 public sealed class HboneListenerInfo
 {
-    public HboneListenerInfo(string name, IPEndPoint localEndPoint, SslServerAuthenticationOptions? serverTlsOptions, object? tag = null)
+    public HboneListenerInfo(string name, IPEndPoint localEndPoint, NativeTlsContext? serverTls, object? tag = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(localEndPoint);
         Name = name;
         LocalEndPoint = localEndPoint;
-        ServerTlsOptions = serverTlsOptions;
+        ServerTls = serverTls;
         Tag = tag;
     }
 
@@ -27,11 +27,12 @@ public sealed class HboneListenerInfo
     public IPEndPoint LocalEndPoint { get; }
 
     /// <summary>
-    /// The listener's own server TLS options (its pod's certificate, client certificate required), built
+    /// The listener's own server TLS context (its pod's certificate, client certificate required), built
     /// once by the caller and reused for every handshake. Replacing it (certificate rotation) affects new
-    /// connections only. Null only on a plaintext server (tests).
+    /// connections only; the old context is freed once its last connection is (OpenSSL counts references).
+    /// Null only on a plaintext server (tests).
     /// </summary>
-    public SslServerAuthenticationOptions? ServerTlsOptions { get; set; }
+    public NativeTlsContext? ServerTls { get; set; }
 
     /// <summary>The caller's object for this listener (the proxy puts the pod here).</summary>
     public object? Tag { get; }

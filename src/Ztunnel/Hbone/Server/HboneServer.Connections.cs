@@ -1,7 +1,7 @@
 using System.Net;
-using System.Net.Security;
 using System.Net.Sockets;
 using Ztunnel.Tls;
+using Ztunnel.Tls.Native;
 
 namespace Ztunnel.Hbone.Server;
 
@@ -81,42 +81,39 @@ public sealed partial class HboneServer
     {
         socket.NoDelay = true;
         var remote = socket.RemoteEndPoint as IPEndPoint;
-        var transport = new TlsSocketStream(socket);
         if (!_options.UseTls)
         {
-            return Http2ServerConnection.Start(transport, socket, new HboneConnectionInfo(listener, null, remote), _connect,
+            return Http2ServerConnection.Start(new NetworkStream(socket, ownsSocket: true), socket, new HboneConnectionInfo(listener, null, remote), _connect,
                 _options.HandshakeTimeout, _options.TimeProvider, _http2Logger);
         }
-        var ssl = new SslStream(transport, leaveInnerStreamOpen: false);
         try
         {
-            var tls = listener.ServerTlsOptions
-                ?? throw new InvalidOperationException($"HBONE listener {listener} has no server TLS options");
+            var tls = listener.ServerTls
+                ?? throw new InvalidOperationException($"HBONE listener {listener} has no server TLS context");
+            NativeTlsStream stream;
             using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token))
             {
                 timeout.CancelAfter(_options.HandshakeTimeout);
-                await ssl.AuthenticateAsServerAsync(tls, timeout.Token);
+                // Owns the socket from here on, also when it throws.
+                stream = await tls.AcceptAsync(socket, timeout.Token);
             }
-            // From here on every write is followed by a flush (the HTTP/2 write batches, the lingering close).
-            transport.CoalesceWrites = true;
-            var identity = HboneTls.GetPeerIdentity(ssl);
-            if (identity is null)
+            if (stream.PeerIdentity is not SpiffeId identity)
             {
                 // The validator requires a SPIFFE client certificate, so this is a wiring bug; refuse the
                 // connection rather than serve it without an identity.
                 Log.NoPeerIdentity(_logger, listener.Name, remote);
-                await ssl.DisposeAsync();
+                await stream.DisposeAsync();
                 return null;
             }
-            return Http2ServerConnection.Start(ssl, socket, new HboneConnectionInfo(listener, identity, remote), _connect,
+            return Http2ServerConnection.Start(stream, socket, new HboneConnectionInfo(listener, identity, remote), _connect,
                 _options.HandshakeTimeout, _options.TimeProvider, _http2Logger);
         }
         catch (Exception e)
         {
             // The validator logs rejected peers with their reason (AuthenticationException); the rest is a
-            // client gone mid-handshake, or a listener without TLS options. Either way: this connection only.
+            // client gone mid-handshake, or a listener without TLS context. Either way: this connection only.
             Log.HandshakeFailed(_logger, listener.Name, remote, e.Message);
-            await ssl.DisposeAsync();
+            socket.Dispose(); // already closed unless the TLS context was missing
             return null;
         }
     }

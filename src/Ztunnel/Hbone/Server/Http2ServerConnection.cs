@@ -1,5 +1,5 @@
 using System.Buffers;
-using System.Net.Security;
+using Ztunnel.Tls.Native;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 
@@ -143,11 +143,9 @@ internal sealed partial class Http2ServerConnection : Http2Connection
         }
         try
         {
-            if (_transport is SslStream ssl)
+            if (_transport is NativeTlsStream tls)
             {
-                await ssl.ShutdownAsync().ConfigureAwait(false);
-                // The close_notify may sit in the transport's write batch (TlsSocketStream): send it.
-                await ssl.FlushAsync().ConfigureAwait(false);
+                await tls.ShutdownAsync().ConfigureAwait(false); // close_notify, sent at once
             }
             _socket.Shutdown(SocketShutdown.Send);
         }

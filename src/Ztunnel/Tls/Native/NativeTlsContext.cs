@@ -12,7 +12,7 @@ namespace Ztunnel.Tls.Native;
 /// it are <see cref="NativeTlsStream"/>s. Disposing the context while connections use it is safe: OpenSSL
 /// counts references from each connection.
 /// </summary>
-internal sealed class NativeTlsContext : IDisposable
+public sealed class NativeTlsContext : IDisposable
 {
     /// <summary>The only cipher suites HBONE negotiates: TLS 1.3 AES-GCM.</summary>
     private const string CipherSuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384";
@@ -63,7 +63,7 @@ internal sealed class NativeTlsContext : IDisposable
     /// TLS as the client on the connected <paramref name="socket"/> (the stream owns it from here on, also on
     /// failure); the server must be <paramref name="expectedServer"/>.
     /// </summary>
-    public Task<NativeTlsStream> ConnectAsync(Socket socket, SpiffeId expectedServer, CancellationToken cancellationToken = default)
+    internal Task<NativeTlsStream> ConnectAsync(Socket socket, SpiffeId expectedServer, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(socket);
         if (IsServer)
@@ -74,7 +74,7 @@ internal sealed class NativeTlsContext : IDisposable
     }
 
     /// <summary>TLS as the server on the accepted <paramref name="socket"/> (owned by the stream from here on, also on failure).</summary>
-    public Task<NativeTlsStream> AcceptAsync(Socket socket, CancellationToken cancellationToken = default)
+    internal Task<NativeTlsStream> AcceptAsync(Socket socket, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(socket);
         if (_clientValidator is null)

@@ -37,6 +37,7 @@ internal sealed partial class NativeTlsStream
     }
 
     /// <summary>Waits until the socket has bytes (or EOF, or an error) without taking any of them.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WaitReadableAsync(CancellationToken cancellationToken)
     {
         try

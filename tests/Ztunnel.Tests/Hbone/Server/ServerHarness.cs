@@ -40,7 +40,7 @@ internal sealed class ServerHarness : IAsyncDisposable
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         socket.Listen(128);
-        var info = new HboneListenerInfo(name, (IPEndPoint)socket.LocalEndPoint!, TestPki.ServerOptions(identity), tag: name);
+        var info = new HboneListenerInfo(name, (IPEndPoint)socket.LocalEndPoint!, TestPki.ServerContext(identity), tag: name);
         return (server.Listeners.Add(socket, info), info);
     }
 

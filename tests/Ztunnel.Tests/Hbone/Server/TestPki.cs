@@ -1,6 +1,7 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Ztunnel.Tls;
+using Ztunnel.Tls.Native;
 
 namespace Ztunnel.Tests.Hbone.Server;
 
@@ -22,6 +23,8 @@ internal static class TestPki
         CertificateMinter.IssueWorkload(Root, id, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddHours(1));
 
     public static SslServerAuthenticationOptions ServerOptions(SpiffeId id) => HboneTls.ServerOptions(Issue(id), Bundle);
+
+    public static NativeTlsContext ServerContext(SpiffeId id) => NativeTlsContext.ForServer(Issue(id), Bundle);
 
     public static SslClientAuthenticationOptions ClientOptions(SpiffeId own, SpiffeId expectedServer) =>
         HboneTls.ClientOptions(Issue(own), Bundle, expectedServer);
