@@ -1,0 +1,203 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Text;
+using Ztunnel.Tls;
+using Ztunnel.Tls.Native;
+
+namespace Ztunnel.Tests.Tls.Native;
+
+/// <summary>Our native transport against openssl s_server / s_client as the independent peer.</summary>
+public sealed class NativeTlsOpenSslInteropTests : IDisposable
+{
+    private readonly TestPki _pki = new();
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose()
+    {
+        _pki.Dispose();
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public async Task OurClient_OpenSslServerRequiringClientCert_ConnectsWithH2NoSniNoResumption()
+    {
+        using WorkloadCertificate serverCert = _pki.Issue("server");
+        using WorkloadCertificate clientCert = _pki.Issue("client");
+        WritePem("server", serverCert);
+        using OpenSslProcess server = OpenSslProcess.Start(_dir.Path,
+            "s_server", "-accept", "127.0.0.1:0", "-naccept", "2", "-tls1_3", "-alpn", "h2",
+            "-cert", "server.crt", "-key", "server.key", "-CAfile", "root.pem", "-Verify", "1", "-verify_return_error",
+            "-tlsextdebug", "-rev");
+        int port = await server.AcceptPortAsync();
+        using var context = NativeTlsContext.ForClient(clientCert, _pki.Bundle);
+
+        for (int i = 0; i < 2; i++)
+        {
+            await using NativeTlsStream tls = await context.ConnectAsync(await ConnectAsync(port), serverCert.Identity).WaitAsync(LoopbackTls.HangGuard);
+            await tls.WriteAsync("hbone\n"u8.ToArray());
+            await tls.FlushAsync();
+            (await ReadLineAsync(tls)).ShouldBe("enobh"); // s_server -rev answered, so it accepted our client certificate
+            tls.PeerIdentity.ShouldBe(serverCert.Identity);
+            tls.NegotiatedApplicationProtocol.ShouldBe(System.Net.Security.SslApplicationProtocol.Http2);
+            await tls.ShutdownAsync();
+        }
+        await server.WaitForExitAsync();
+
+        server.Output.ShouldContain("Protocol version: TLSv1.3");
+        server.Output.Split("Verification: OK").Length.ShouldBe(3); // openssl verified our client leaf, twice
+        server.Output.ShouldNotContain("server name"); // -tlsextdebug lists every ClientHello extension: no SNI
+        server.Output.ShouldNotContain("(id=41)"); // no pre_shared_key: never resumed, identity checked every time
+        server.Output.ShouldContain("application layer protocol negotiation");
+    }
+
+    [Fact]
+    public async Task OurClient_OpenSslServerWithOtherIdentity_SaysUnexpectedIdentity()
+    {
+        using WorkloadCertificate serverCert = _pki.Issue("impostor");
+        using WorkloadCertificate clientCert = _pki.Issue("client");
+        WritePem("server", serverCert);
+        using OpenSslProcess server = OpenSslProcess.Start(_dir.Path,
+            "s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-tls1_3", "-alpn", "h2",
+            "-cert", "server.crt", "-key", "server.key", "-CAfile", "root.pem", "-Verify", "1", "-rev");
+        int port = await server.AcceptPortAsync();
+        using var context = NativeTlsContext.ForClient(clientCert, _pki.Bundle);
+
+        var error = await Should.ThrowAsync<TlsPeerRejectedException>(
+            context.ConnectAsync(await ConnectAsync(port), TestPki.Id("backend")).WaitAsync(LoopbackTls.HangGuard));
+
+        error.Message.ShouldBe("server identity spiffe://cluster.local/ns/default/sa/impostor is not the expected spiffe://cluster.local/ns/default/sa/backend");
+        await server.WaitForExitAsync(); // s_server saw the connection end and exited (-naccept 1): nothing hangs
+    }
+
+    [Theory]
+    [InlineData("-tls1_2")]
+    [InlineData("-alpn", "http/1.1")]
+    public async Task OurClient_OpenSslServerTls12OrWithoutH2_HandshakeFails(params string[] serverArgs)
+    {
+        using WorkloadCertificate serverCert = _pki.Issue("server");
+        using WorkloadCertificate clientCert = _pki.Issue("client");
+        WritePem("server", serverCert);
+        using OpenSslProcess server = OpenSslProcess.Start(_dir.Path,
+            ["s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-cert", "server.crt", "-key", "server.key", "-rev", .. serverArgs]);
+        int port = await server.AcceptPortAsync();
+        using var context = NativeTlsContext.ForClient(clientCert, _pki.Bundle);
+
+        var error = await Should.ThrowAsync<AuthenticationException>(
+            context.ConnectAsync(await ConnectAsync(port), serverCert.Identity).WaitAsync(LoopbackTls.HangGuard));
+
+        error.ShouldNotBeOfType<TlsPeerRejectedException>(); // refused at negotiation, before any certificate check
+        HboneTls.DescribeFailure(error).ShouldStartWith("TLS handshake failed: HBONE TLS handshake failed: ");
+        error.Message.ShouldContain(serverArgs[0] == "-tls1_2" ? "protocol version" : "no application protocol");
+        await server.WaitForExitAsync();
+    }
+
+    [Fact]
+    public async Task OpenSslClient_WithCertificate_GetsTls13AndH2AndOurServerSeesItsIdentity()
+    {
+        using WorkloadCertificate serverCert = _pki.Issue("server");
+        using WorkloadCertificate clientCert = _pki.Issue("client");
+        WritePem("client", clientCert);
+        using var listener = Listen();
+        using var context = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
+        using OpenSslProcess client = OpenSslProcess.Start(_dir.Path,
+            "s_client", "-connect", listener.LocalEndPoint!.ToString()!, "-alpn", "h2",
+            "-cert", "client.crt", "-key", "client.key", "-CAfile", "root.pem", "-verify_return_error");
+
+        await using NativeTlsStream tls = await AcceptAsync(listener, context);
+        tls.PeerIdentity.ShouldBe(clientCert.Identity);
+        await client.Input.WriteLineAsync("ping");
+        await client.Input.FlushAsync();
+        (await ReadLineAsync(tls)).ShouldBe("ping");
+        await tls.WriteAsync("pong\n"u8.ToArray());
+        await tls.FlushAsync();
+        await tls.ShutdownAsync(); // close_notify: s_client ends on its own
+        await client.WaitForExitAsync();
+
+        client.Output.ShouldContain("New, TLSv1.3, Cipher is TLS_AES_");
+        client.Output.ShouldContain("ALPN protocol: h2");
+        client.Output.ShouldContain("Verify return code: 0 (ok)"); // openssl verified our server leaf against the root
+        client.Output.ShouldContain("pong");
+    }
+
+    [Fact]
+    public async Task OpenSslClient_WithoutCertificate_OurServerSaysNoClientCertificate()
+    {
+        using WorkloadCertificate serverCert = _pki.Issue("server");
+        _dir.Write("root.pem", _pki.Bundle.ToPem());
+        using var listener = Listen();
+        using var context = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
+        using OpenSslProcess client = OpenSslProcess.Start(_dir.Path,
+            "s_client", "-connect", listener.LocalEndPoint!.ToString()!, "-alpn", "h2", "-CAfile", "root.pem");
+
+        var error = await Should.ThrowAsync<TlsPeerRejectedException>(AcceptAsync(listener, context));
+        error.Message.ShouldBe("the client presented no certificate (HBONE requires mutual TLS)");
+
+        // s_client learns of the rejection when our server closes and ends on its own instead of hanging.
+        client.CloseInput();
+        await client.WaitForExitAsync();
+    }
+
+    [Theory]
+    [InlineData("unsupported protocol", "-tls1_2", "-alpn", "h2")]
+    [InlineData("no shared cipher", "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256", "-alpn", "h2")]
+    [InlineData("no application protocol", "-alpn", "http/1.1")]
+    [InlineData("the client offered no ALPN protocol (HBONE requires h2)")]
+    public async Task OpenSslClient_Tls12OrOtherSuiteOrWithoutH2_IsRefusedByOurServer(string reason, params string[] clientArgs)
+    {
+        using WorkloadCertificate serverCert = _pki.Issue("server");
+        using WorkloadCertificate clientCert = _pki.Issue("client");
+        WritePem("client", clientCert);
+        using var listener = Listen();
+        using var context = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
+        using OpenSslProcess client = OpenSslProcess.Start(_dir.Path,
+            ["s_client", "-connect", listener.LocalEndPoint!.ToString()!, "-cert", "client.crt", "-key", "client.key", "-CAfile", "root.pem", .. clientArgs]);
+
+        var error = await Should.ThrowAsync<AuthenticationException>(AcceptAsync(listener, context));
+        client.CloseInput();
+        await client.WaitForExitAsync();
+
+        error.ShouldNotBeOfType<TlsPeerRejectedException>(); // refused at negotiation, before any certificate check
+        error.Message.ShouldStartWith("HBONE TLS handshake failed: ");
+        error.Message.ShouldContain(reason);
+    }
+
+    private static async Task<Socket> ConnectAsync(int port)
+    {
+        var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await tcp.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port)).WaitAsync(LoopbackTls.HangGuard);
+        return tcp;
+    }
+
+    private static Socket Listen()
+    {
+        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        return listener;
+    }
+
+    private static async Task<NativeTlsStream> AcceptAsync(Socket listener, NativeTlsContext context)
+    {
+        Socket socket = await listener.AcceptAsync().WaitAsync(LoopbackTls.HangGuard);
+        return await context.AcceptAsync(socket).WaitAsync(LoopbackTls.HangGuard);
+    }
+
+    private static async Task<string> ReadLineAsync(Stream stream)
+    {
+        var line = new StringBuilder();
+        byte[] one = new byte[1];
+        while (await stream.ReadAsync(one).AsTask().WaitAsync(LoopbackTls.HangGuard) == 1 && one[0] != '\n')
+        {
+            line.Append((char)one[0]);
+        }
+        return line.ToString();
+    }
+
+    private void WritePem(string name, WorkloadCertificate cert)
+    {
+        _dir.Write("root.pem", _pki.Bundle.ToPem());
+        _dir.Write($"{name}.crt", cert.CertificateChainPem());
+        _dir.Write($"{name}.key", cert.PrivateKeyPem());
+    }
+}
