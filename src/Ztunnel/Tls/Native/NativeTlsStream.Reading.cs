@@ -14,7 +14,16 @@ internal sealed partial class NativeTlsStream
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        int read = TryRead(buffer.Span, out bool wantRead);
+        int read;
+        bool wantRead;
+        try
+        {
+            read = TryRead(buffer.Span, out wantRead);
+        }
+        catch (IOException e)
+        {
+            return ValueTask.FromException<int>(e); // as an async read fails: in the task, not at the call
+        }
         return wantRead ? ReadSlowAsync(buffer, cancellationToken) : ValueTask.FromResult(read);
     }
 

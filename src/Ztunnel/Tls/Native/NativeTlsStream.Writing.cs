@@ -13,7 +13,14 @@ internal sealed partial class NativeTlsStream
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        return buffer.IsEmpty || TryWrite(buffer.Span) ? ValueTask.CompletedTask : WriteSlowAsync(buffer, cancellationToken);
+        try
+        {
+            return buffer.IsEmpty || TryWrite(buffer.Span) ? ValueTask.CompletedTask : WriteSlowAsync(buffer, cancellationToken);
+        }
+        catch (IOException e)
+        {
+            return ValueTask.FromException(e); // as an async write fails: in the task, not at the call
+        }
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]

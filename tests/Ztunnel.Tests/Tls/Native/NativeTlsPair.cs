@@ -43,7 +43,7 @@ internal static class NativeTlsPair
         return (client, server);
     }
 
-    /// <summary>Writes <paramref name="data"/> in chunks with a flush each, then reads <paramref name="expectedLength"/> bytes back concurrently.</summary>
+    /// <summary>Reads exactly <paramref name="length"/> bytes (in reads of up to 64 KiB, as HTTP/2 reads).</summary>
     public static async Task<byte[]> ReadExactlyAsync(Stream stream, int length)
     {
         byte[] received = new byte[length];

@@ -51,16 +51,49 @@ public sealed class NativeTlsStreamTests : IDisposable
         var (client, server) = await NativeTlsPair.ConnectAsync(clientContext, serverCert.Identity, serverContext);
         await using var _ = client;
         await using var __ = server;
-        byte[] up = NativeTlsPair.RandomBytes(64 << 20);
-        byte[] down = NativeTlsPair.RandomBytes((64 << 20) + 7);
 
-        // One reader and one writer per connection side run concurrently, as HTTP/2 runs them.
-        Task<byte[]> serverReads = NativeTlsPair.ReadExactlyAsync(server, up.Length);
-        Task<byte[]> clientReads = NativeTlsPair.ReadExactlyAsync(client, down.Length);
-        Task writes = Task.WhenAll(NativeTlsPair.WriteBatchesAsync(client, up), NativeTlsPair.WriteBatchesAsync(server, down));
-        await Task.WhenAll(serverReads, clientReads, writes).WaitAsync(TimeSpan.FromMinutes(2));
+        await TransferBothWaysAsync(client, server);
+    }
 
-        (await serverReads).AsSpan().SequenceEqual(up).ShouldBeTrue();
-        (await clientReads).AsSpan().SequenceEqual(down).ShouldBeTrue();
+    [Fact]
+    public async Task Transfer_OurClientAndSslStreamServer_64MiBBothWaysAtOnce()
+    {
+        using WorkloadCertificate clientCert = _pki.Issue("client");
+        using WorkloadCertificate serverCert = _pki.Issue("server");
+        using var clientContext = NativeTlsContext.ForClient(clientCert, _pki.Bundle);
+        var (client, server) = await NativeTlsPair.ConnectToSslStreamAsync(clientContext, serverCert.Identity, HboneTls.ServerOptions(serverCert, _pki.Bundle));
+        await using NativeTlsStream ours = await client;
+        await using SslStream peer = await server;
+        HboneTls.GetPeerIdentity(peer).ShouldBe(clientCert.Identity);
+
+        await TransferBothWaysAsync(ours, peer);
+    }
+
+    [Fact]
+    public async Task Transfer_SslStreamClientAndOurServer_64MiBBothWaysAtOnce()
+    {
+        using WorkloadCertificate clientCert = _pki.Issue("client");
+        using WorkloadCertificate serverCert = _pki.Issue("server");
+        using var serverContext = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
+        var (client, server) = await NativeTlsPair.ConnectFromSslStreamAsync(HboneTls.ClientOptions(clientCert, _pki.Bundle, serverCert.Identity), serverContext);
+        await using SslStream peer = await client;
+        await using NativeTlsStream ours = await server;
+        ours.PeerIdentity.ShouldBe(clientCert.Identity);
+        peer.NegotiatedApplicationProtocol.ShouldBe(SslApplicationProtocol.Http2);
+
+        await TransferBothWaysAsync(ours, peer);
+    }
+
+    // One reader and one writer on each side at once, as HTTP/2 runs them; byte-exact both ways.
+    private static async Task TransferBothWaysAsync(Stream a, Stream b)
+    {
+        byte[] ab = NativeTlsPair.RandomBytes(64 << 20);
+        byte[] ba = NativeTlsPair.RandomBytes((64 << 20) + 7);
+        Task<byte[]> bReads = NativeTlsPair.ReadExactlyAsync(b, ab.Length);
+        Task<byte[]> aReads = NativeTlsPair.ReadExactlyAsync(a, ba.Length);
+        Task writes = Task.WhenAll(NativeTlsPair.WriteBatchesAsync(a, ab), NativeTlsPair.WriteBatchesAsync(b, ba));
+        await Task.WhenAll(aReads, bReads, writes).WaitAsync(TimeSpan.FromMinutes(2));
+        (await bReads).AsSpan().SequenceEqual(ab).ShouldBeTrue();
+        (await aReads).AsSpan().SequenceEqual(ba).ShouldBeTrue();
     }
 }
