@@ -5,7 +5,7 @@ namespace Ztunnel.Hbone;
 
 /// <summary>
 /// The blocks every HTTP/2 connection's pipes are made of (transport input, frame output, each stream's
-/// received DATA): 64 KiB, one full DATA frame of ours, pinned (SslStream and sockets pin them anyway).
+/// received DATA): 64 KiB, one full DATA frame of ours, pinned (sockets and OpenSSL pin them anyway).
 /// </summary>
 /// <remarks>
 /// Why not <see cref="ArrayPool{T}.Shared"/>: a busy connection has dozens of blocks in flight at once (up

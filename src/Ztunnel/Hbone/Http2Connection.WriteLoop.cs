@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 
 namespace Ztunnel.Hbone;
 
-// Who writes the output pipe to the transport: exactly one owner at a time (SslStream takes one writer),
+// Who writes the output pipe to the transport: exactly one owner at a time (a TLS stream takes one writer),
 // tracked by _writerBusy under _sync. A DATA writer that finds nobody writing becomes the owner and writes
 // its own frames to the transport ("combining"): no wake-up of another thread per chunk, the relay's own
 // await carries the network write, as with a plain socket. Everyone else (the read loop's replies, timers,

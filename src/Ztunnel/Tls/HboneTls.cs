@@ -11,6 +11,10 @@ namespace Ztunnel.Tls;
 /// authentication against the mesh trust bundle with SPIFFE identity checks. Build the options once per
 /// (certificate, bundle[, expected peer]) and reuse them for every connection.
 /// </summary>
+/// <remarks>
+/// The daemon's own connections run on OpenSSL directly (<see cref="Native.NativeTlsContext"/>, the same
+/// settings and checks); these SslStream options serve tools and tests that need an independent .NET peer.
+/// </remarks>
 public static class HboneTls
 {
     /// <summary>The only cipher suites HBONE negotiates: TLS 1.3 AES-GCM (DESIGN §4).</summary>

@@ -7,7 +7,8 @@ namespace Ztunnel.Tls;
 /// chain, expired or not yet valid, no SPIFFE ID, wrong trust domain, unexpected identity).
 /// </summary>
 /// <remarks>
-/// Thrown from the RemoteCertificateValidationCallback of <see cref="HboneTls"/>'s options. .NET 10's
+/// Thrown by the daemon's transport (<see cref="Native.NativeTlsStream"/>) right after the handshake, and from
+/// the RemoteCertificateValidationCallback of <see cref="HboneTls"/>'s SslStream options: .NET 10's
 /// SslStream lets a callback exception escape AuthenticateAsClientAsync/AuthenticateAsServerAsync
 /// unchanged, so callers (and the HBONE server, which catches AuthenticationException) see this type with the
 /// reason as its message. Returning false instead would only yield the generic "rejected by the provided

@@ -7,13 +7,15 @@ namespace Ztunnel.Tls;
 
 /// <summary>
 /// A workload's leaf certificate (with its private key), the intermediates that chain it to the bundle,
-/// and its identity. The <see cref="SslStreamCertificateContext"/> is built once here and shared by every
-/// connection that presents this certificate.
+/// and its identity. The <see cref="SslStreamCertificateContext"/> (for SslStream peers: tools, tests) is
+/// built on first use and shared by every connection that presents this certificate.
 /// </summary>
 public sealed class WorkloadCertificate : IDisposable
 {
     /// <param name="certificate">The leaf; must have its private key and a SPIFFE URI SAN.</param>
     /// <param name="chain">Intermediates, leaf-most first, without the root (may be empty).</param>
+    private SslStreamCertificateContext? _context;
+
     public WorkloadCertificate(X509Certificate2 certificate, X509Certificate2Collection chain)
     {
         ArgumentNullException.ThrowIfNull(certificate);
@@ -31,8 +33,6 @@ public sealed class WorkloadCertificate : IDisposable
         Chain = chain;
         NotBefore = new DateTimeOffset(certificate.NotBefore.ToUniversalTime(), TimeSpan.Zero);
         NotAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
-        // offline: never fetch missing intermediates over the network; the chain is what we were given.
-        Context = SslStreamCertificateContext.Create(certificate, chain, offline: true);
     }
 
     public SpiffeId Identity { get; }
@@ -40,7 +40,8 @@ public sealed class WorkloadCertificate : IDisposable
     public X509Certificate2Collection Chain { get; }
     public DateTimeOffset NotBefore { get; }
     public DateTimeOffset NotAfter { get; }
-    public SslStreamCertificateContext Context { get; }
+    // offline: never fetch missing intermediates over the network; the chain is what we were given.
+    public SslStreamCertificateContext Context => _context ??= SslStreamCertificateContext.Create(Certificate, Chain, offline: true);
 
     /// <summary>Half-life of the certificate: when DESIGN §8 says to start refreshing it.</summary>
     public DateTimeOffset RefreshAt => NotBefore + (NotAfter - NotBefore) / 2;

@@ -4,7 +4,7 @@ namespace Ztunnel.Hbone.Server;
 
 /// <summary>
 /// The inbound HBONE server (DESIGN §4, §5): our own HTTP/2 server (<see cref="Http2ServerConnection"/>)
-/// over SslStream, fed by <see cref="Listeners"/>; every CONNECT goes to the caller's
+/// over OpenSSL (<see cref="Tls.Native.NativeTlsStream"/>), fed by <see cref="Listeners"/>; every CONNECT goes to the caller's
 /// <see cref="IHboneRequestHandler"/>.
 /// </summary>
 public sealed partial class HboneServer : IAsyncDisposable
