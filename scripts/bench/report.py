@@ -28,6 +28,8 @@ METRICS = [
     ("gcs_per_gb", "GCs per GB (all generations)", "", "lower", 1),
     ("alloc_per_conn", "Managed allocation per new connection", "KiB", "lower", 1),
     ("gcs_per_conn", "GCs per 1000 new connections", "", "lower", 2),
+    ("warmup_jit_rounds", "Extra 2 s warm-up rounds until the JIT went quiet", "", None, 0),
+    ("warmup_jit_last_ms", "JIT time in the last warm-up round (both)", "ms", None, 0),
     ("rss_start_mib", "RSS at start, max of the two", "MiB", "lower", 1),
     ("rss_idle_mib", "RSS idle after load, max of the two", "MiB", "lower", 1),
     ("uss_idle_mib", "Private memory (USS) idle after load, max", "MiB", "lower", 1),
@@ -144,7 +146,7 @@ def main():
           f"({meta.get('cpu_model', '?').replace('_', ' ')}), kernel {meta.get('kernel', '?')}")
     print(f"versions: {meta.get('versions', '?')}")
     print(f"pinning: load generators + servers on CPU {meta.get('app_cpus')}, both proxies of a scenario on CPU "
-          f"{meta.get('proxy_cpus')}; {meta.get('duration_s')} s per measurement after {meta.get('warmup_s', '?')} s of warm-up traffic, {meta.get('hold')} held connections, "
+          f"{meta.get('proxy_cpus')}; {meta.get('duration_s')} s per measurement after {meta.get('warmup_s', '?')} s of warm-up traffic (Ztunnel: plus rounds until its JIT went quiet), {meta.get('hold')} held connections, "
           f"{meta.get('concurrency')} connection-rate threads")
     print(f"load average before: {meta.get('load_before', '?')}; other processes before: {meta.get('foreign_before_pct', '?')}% of one CPU")
     print()

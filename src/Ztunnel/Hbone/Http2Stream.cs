@@ -227,6 +227,52 @@ internal sealed class Http2Stream : TunnelStream
         }
     }
 
+    /// <summary>
+    /// Writes received DATA to <paramref name="destination"/> straight from this stream's receive pipe, without
+    /// the copy into a caller's buffer that <see cref="ReadAsync(Memory{byte}, CancellationToken)"/> makes. The
+    /// flow-control credit goes back once the destination took the bytes, as with a read.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal override async ValueTask<int> MoveChunkToAsync(TunnelStream destination, int maxBytes, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        while (true)
+        {
+            ReadResult result = await _receive.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            ReadOnlySequence<byte> data = result.Buffer;
+            if (data.IsEmpty)
+            {
+                _receive.Reader.AdvanceTo(data.End);
+                if (result.IsCompleted)
+                {
+                    return 0;
+                }
+                continue;
+            }
+            if (data.Length > maxBytes)
+            {
+                data = data.Slice(0, maxBytes);
+            }
+            try
+            {
+                foreach (ReadOnlyMemory<byte> segment in data)
+                {
+                    await destination.WriteAsync(segment, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch
+            {
+                // End the read (the pipe allows one at a time); the relay resets both ends after this.
+                _receive.Reader.AdvanceTo(result.Buffer.Start);
+                throw;
+            }
+            int n = (int)data.Length;
+            _receive.Reader.AdvanceTo(data.End);
+            _connection.OnDataConsumed(this, n);
+            return n;
+        }
+    }
+
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Ztunnel.Hbone;
 
 /// <summary>
@@ -13,6 +15,30 @@ public abstract class TunnelStream : Stream
 
     /// <summary>Abort both directions at once (RST_STREAM); pending reads and writes fail.</summary>
     public abstract void Reset();
+
+    /// <summary>
+    /// Moves this stream's next chunk of data, at most <paramref name="maxBytes"/>, to <paramref name="destination"/>
+    /// and returns its length; 0 at the end of the stream (nothing is written then). This base reads into a pooled
+    /// buffer and writes that; a stream that already holds received bytes in buffers of its own writes them from
+    /// there instead, one copy of every byte less.
+    /// </summary>
+    internal virtual async ValueTask<int> MoveChunkToAsync(TunnelStream destination, int maxBytes, CancellationToken cancellationToken)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(maxBytes);
+        try
+        {
+            int read = await ReadAsync(buffer.AsMemory(0, maxBytes), cancellationToken).ConfigureAwait(false);
+            if (read > 0)
+            {
+                await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+            }
+            return read;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 
     public sealed override bool CanRead => true;
     public sealed override bool CanWrite => true;

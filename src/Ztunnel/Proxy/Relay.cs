@@ -1,4 +1,3 @@
-using System.Buffers;
 using Ztunnel.Hbone;
 
 namespace Ztunnel.Proxy;
@@ -10,10 +9,14 @@ namespace Ztunnel.Proxy;
 /// </summary>
 internal static class Relay
 {
-    /// <summary>First copy buffer; small, because most connections move little (per-connection memory).</summary>
+    /// <summary>
+    /// First chunk size (and copy buffer, when the source needs one: a socket); small, because most connections
+    /// move little (per-connection memory). An HBONE stream as the source needs no copy buffer: its received
+    /// DATA is written from its own buffers (<see cref="TunnelStream.MoveChunkToAsync"/>).
+    /// </summary>
     internal const int InitialBufferSize = 16 * 1024;
 
-    /// <summary>Buffers double while reads fill them, up to this, for bulk transfers (fewer syscalls per byte).</summary>
+    /// <summary>Chunks double while they come full, up to this, for bulk transfers (fewer syscalls per byte).</summary>
     internal const int MaxBufferSize = 256 * 1024;
 
     /// <summary>
@@ -64,32 +67,23 @@ internal static class Relay
             {
                 // Wait for data without holding a buffer: an idle connection costs no copy buffer at all.
                 _ = await from.ReadAsync(Memory<byte>.Empty, token);
-                byte[] buffer = ArrayPool<byte>.Shared.Rent(size);
-                try
+                int read = await from.MoveChunkToAsync(to, size, token);
+                if (read == 0)
                 {
-                    int read = await from.ReadAsync(buffer.AsMemory(0, size), token);
-                    if (read == 0)
-                    {
-                        await to.CompleteWritesAsync(token);
-                        return;
-                    }
-                    await to.WriteAsync(buffer.AsMemory(0, read), token);
-                    if (toServer)
-                    {
-                        counters.AddClientToServer(read);
-                    }
-                    else
-                    {
-                        counters.AddServerToClient(read);
-                    }
-                    if (read == size && size < MaxBufferSize)
-                    {
-                        size *= 2;
-                    }
+                    await to.CompleteWritesAsync(token);
+                    return;
                 }
-                finally
+                if (toServer)
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    counters.AddClientToServer(read);
+                }
+                else
+                {
+                    counters.AddServerToClient(read);
+                }
+                if (read == size && size < MaxBufferSize)
+                {
+                    size *= 2;
                 }
             }
         }

@@ -30,6 +30,9 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         scrape.Value("process_resident_memory_bytes").ShouldBeGreaterThan(0);
         scrape.Value("process_cpu_seconds_total").ShouldBeGreaterThan(0);
         scrape.Types["dotnet_collection_count_total"].ShouldBe("counter");
+        // This test process has compiled methods before the scrape: the JIT counters are live, not zeros.
+        scrape.Value("dotnet_jit_methods_compiled_total").ShouldBeGreaterThan(0);
+        scrape.Value("dotnet_jit_compilation_seconds_total").ShouldBeGreaterThan(0);
     }
 
     [Fact]
