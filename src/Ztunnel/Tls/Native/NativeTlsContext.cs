@@ -130,8 +130,9 @@ public sealed class NativeTlsContext : IDisposable
             OpenSslError.Check(OpenSsl.SSL_CTX_set_num_tickets(ctx, 0) == 1, "SSL_CTX_set_num_tickets");
             OpenSsl.SSL_CTX_ctrl(ctx, OpenSsl.SSL_CTRL_SET_SESS_CACHE_MODE, OpenSsl.SSL_SESS_CACHE_OFF, 0);
             OpenSslError.Check(OpenSsl.SSL_CTX_set_ciphersuites(ctx, CipherSuites) == 1, "SSL_CTX_set_ciphersuites");
-            // A retried SSL_write may come from a different (re-pinned) address of the same bytes.
-            OpenSsl.SSL_CTX_ctrl(ctx, OpenSsl.SSL_CTRL_MODE, OpenSsl.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, 0);
+            // A retried SSL_write may come from a different (re-pinned) address of the same bytes. Record
+            // buffers are freed whenever they are empty: an idle connection holds none (a malloc per burst).
+            OpenSsl.SSL_CTX_ctrl(ctx, OpenSsl.SSL_CTRL_MODE, OpenSsl.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | OpenSsl.SSL_MODE_RELEASE_BUFFERS, 0);
             OpenSsl.SSL_CTX_ctrl(ctx, OpenSsl.SSL_CTRL_SET_READ_AHEAD, 1, 0);
             OpenSsl.SSL_CTX_set_default_read_buffer_len(ctx, ReadBufferSize);
 

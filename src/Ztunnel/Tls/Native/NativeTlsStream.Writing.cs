@@ -53,6 +53,7 @@ internal sealed partial class NativeTlsStream
             int error = OpenSsl.SSL_get_error(_ssl, result);
             if (error == OpenSsl.SSL_ERROR_WANT_WRITE)
             {
+                _ringFilled = true;
                 return false;
             }
             throw new IOException($"HBONE TLS send failed: {OpenSslError.Drain($"SSL_write error {error}")}");
@@ -147,6 +148,7 @@ internal sealed partial class NativeTlsStream
             {
                 byte* ignored;
                 OpenSsl.BIO_nread(_network, &ignored, sent);
+                OnSentLocked(sent);
             }
         }
     }

@@ -17,7 +17,7 @@ namespace Ztunnel.Tls.Native;
 /// </para>
 /// <para>
 /// Send: .NET cannot wait for a socket to become writable, so the SSL does not write the socket. It writes
-/// its records into a BIO pair, a fixed ring buffer (<see cref="WriteRingSize"/>), and <see cref="FlushAsync"/>
+/// its records into a BIO pair, a ring buffer (sized by use, see NativeTlsStream.Ring.cs), and <see cref="FlushAsync"/>
 /// sends straight from the ring with <see cref="Socket.SendAsync(ReadOnlyMemory{byte}, SocketFlags, CancellationToken)"/>:
 /// all records of one write batch go out in one <c>send</c> (bigger sends, fewer syscalls, GSO), at the
 /// cost of one copy (OpenSSL's record into the ring). A ring, not a growing memory BIO: bytes the SSL writes
@@ -33,14 +33,12 @@ namespace Ztunnel.Tls.Native;
 /// </remarks>
 internal sealed partial class NativeTlsStream : Stream
 {
-    /// <summary>The write ring: four full records with their TLS overhead, so one 64 KiB write batch fits.</summary>
-    internal const int WriteRingSize = 4 * (16 * 1024 + 256);
-
     private readonly Lock _lock = new();
     private readonly Socket _socket;
     private readonly bool _isServer;
     private readonly SafeSslHandle _ssl;
     private readonly SafeBioHandle _network; // our end of the write pair: we read (send) what the SSL wrote
+    private readonly nint _inner; // the SSL's end of the write pair (owned by the SSL)
     private readonly PointerMemoryManager _sendMemory = new();
     private bool _sending;
     private bool _nativeFreed;
@@ -58,8 +56,11 @@ internal sealed partial class NativeTlsStream : Stream
             nint rbio = OpenSsl.BIO_new_socket((int)socket.SafeHandle.DangerousGetHandle(), OpenSsl.BIO_NOCLOSE);
             OpenSslError.Check(rbio != 0, "BIO_new_socket");
             OpenSsl.SSL_set0_rbio(_ssl, rbio);
-            OpenSslError.Check(OpenSsl.BIO_new_bio_pair(out nint inner, WriteRingSize, out nint network, 0) == 1, "BIO_new_bio_pair");
+            // Nothing is ever written into our end: its own buffer (the other direction) is one byte.
+            OpenSslError.Check(OpenSsl.BIO_new_bio_pair(out nint inner, SmallRing, out nint network, 1) == 1, "BIO_new_bio_pair");
             _network = new SafeBioHandle(network);
+            _inner = inner;
+            _ringSize = SmallRing;
             OpenSsl.SSL_set0_wbio(_ssl, inner);
         }
         catch

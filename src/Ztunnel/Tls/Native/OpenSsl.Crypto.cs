@@ -9,6 +9,9 @@ internal static partial class OpenSsl
 
 #pragma warning disable IDE1006 // Names as in <openssl/bio.h> and <openssl/ssl.h>.
     public const int BIO_NOCLOSE = 0;
+    public const int BIO_C_SET_WRITE_BUF_SIZE = 136;
+    public const int BIO_C_MAKE_BIO_PAIR = 138;
+    public const int BIO_C_DESTROY_BIO_PAIR = 139;
 
     /// <summary>ERR_GET_REASON: the low 23 bits of an error code.</summary>
     public const uint ERR_REASON_MASK = 0x7FFFFF;
@@ -25,6 +28,9 @@ internal static partial class OpenSsl
 
     [LibraryImport(Crypto)]
     public static partial int BIO_free(nint bio);
+
+    [LibraryImport(Crypto)]
+    public static partial long BIO_ctrl(nint bio, int cmd, long larg, nint parg);
 
     /// <summary>A bio pair: how many bytes are readable at <paramref name="data"/> (contiguous), without consuming them.</summary>
     [LibraryImport(Crypto)]

@@ -24,6 +24,7 @@ internal static partial class OpenSsl
 
     public const long SSL_MODE_ENABLE_PARTIAL_WRITE = 0x1;
     public const long SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER = 0x2;
+    public const long SSL_MODE_RELEASE_BUFFERS = 0x10;
     public const long SSL_SESS_CACHE_OFF = 0;
 
     public const ulong SSL_OP_NO_COMPRESSION = 1UL << 17;
