@@ -96,7 +96,8 @@ public static class HboneTls
 
     /// <summary>
     /// The reason a handshake failed, for logs and error responses: our own rejection reason if our side
-    /// refused the peer's certificate (<see cref="TlsPeerRejectedException"/>), else the exception's message
+    /// refused the peer's certificate (<see cref="TlsPeerRejectedException"/>) or the negotiation failed
+    /// (<see cref="TlsNegotiationException"/>, which names the reason), else the exception's message
     /// with its innermost cause, and a hint when the peer just closed the connection (which is what a peer
     /// that rejected our certificate does).
     /// </summary>
@@ -106,7 +107,7 @@ public static class HboneTls
         Exception innermost = exception;
         for (Exception? e = exception; e is not null; e = e.InnerException)
         {
-            if (e is TlsPeerRejectedException)
+            if (e is TlsPeerRejectedException or TlsNegotiationException)
             {
                 return e.Message;
             }

@@ -100,7 +100,7 @@ internal sealed partial class NativeTlsStream
                 default:
                     // A protocol failure (no common version or suite, an alert from the peer, no ALPN h2):
                     // OpenSSL's reason names it, e.g. "tlsv1 alert protocol version".
-                    return new AuthenticationException($"HBONE TLS handshake failed: {OpenSslError.Drain($"SSL_do_handshake error {error}")}");
+                    return new TlsNegotiationException($"HBONE TLS handshake failed: {OpenSslError.Drain($"SSL_do_handshake error {error}")}");
             }
         }
     }
@@ -121,7 +121,7 @@ internal sealed partial class NativeTlsStream
                 return;
             }
         }
-        throw new AuthenticationException(_isServer
+        throw new TlsNegotiationException(_isServer
             ? "HBONE TLS handshake failed: the client offered no ALPN protocol (HBONE requires h2)"
             : "HBONE TLS handshake failed: the server selected no ALPN protocol (HBONE requires h2)");
     }
