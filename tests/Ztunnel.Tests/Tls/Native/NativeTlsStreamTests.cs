@@ -84,6 +84,35 @@ public sealed class NativeTlsStreamTests : IDisposable
         await TransferBothWaysAsync(ours, peer);
     }
 
+    [Fact]
+    public async Task Transfer_BulkThenManySmallMessagesThenBulk_ArrivesByteExact()
+    {
+        // The write ring grows for bulk, shrinks after a run of small sends, and grows again: nothing is lost
+        // or reordered across the resizes.
+        using WorkloadCertificate clientCert = _pki.Issue("client");
+        using WorkloadCertificate serverCert = _pki.Issue("server");
+        using var clientContext = NativeTlsContext.ForClient(clientCert, _pki.Bundle);
+        using var serverContext = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
+        var (client, server) = await NativeTlsPair.ConnectAsync(clientContext, serverCert.Identity, serverContext);
+        await using var _ = client;
+        await using var __ = server;
+
+        for (int round = 0; round < 2; round++)
+        {
+            byte[] bulk = NativeTlsPair.RandomBytes((4 << 20) + round);
+            Task<byte[]> received = NativeTlsPair.ReadExactlyAsync(server, bulk.Length);
+            await NativeTlsPair.WriteBatchesAsync(client, bulk);
+            (await received).AsSpan().SequenceEqual(bulk).ShouldBeTrue();
+            for (int i = 0; i < 40; i++)
+            {
+                byte[] small = NativeTlsPair.RandomBytes(100 + i);
+                await client.WriteAsync(small);
+                await client.FlushAsync();
+                (await NativeTlsPair.ReadExactlyAsync(server, small.Length)).ShouldBe(small);
+            }
+        }
+    }
+
     // One reader and one writer on each side at once, as HTTP/2 runs them; byte-exact both ways.
     private static async Task TransferBothWaysAsync(Stream a, Stream b)
     {
