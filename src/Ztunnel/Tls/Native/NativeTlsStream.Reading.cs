@@ -70,7 +70,7 @@ internal sealed partial class NativeTlsStream
                 wantRead = OpenSsl.SSL_has_pending(_ssl) == 0;
                 return 0;
             }
-            OpenSsl.ERR_clear_error();
+            OpenSslError.ClearBeforeCall();
             int total = 0;
             fixed (byte* p = destination)
             {

@@ -40,7 +40,7 @@ internal sealed partial class NativeTlsStream
         lock (_lock)
         {
             ThrowIfDisposedLocked();
-            OpenSsl.ERR_clear_error();
+            OpenSslError.ClearBeforeCall();
             int result;
             fixed (byte* p = data)
             {

@@ -68,6 +68,9 @@ internal static partial class OpenSsl
     public static partial ulong ERR_get_error();
 
     [LibraryImport(Crypto)]
+    public static partial ulong ERR_peek_error();
+
+    [LibraryImport(Crypto)]
     public static partial ulong ERR_peek_last_error();
 
     [LibraryImport(Crypto)]
