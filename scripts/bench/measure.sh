@@ -51,10 +51,22 @@ record_gc() { # scenario phase before after divisor unit-suffix
   record "$1" "gcpause_ms_$2" "$(calc "(${a[4]} - ${b[4]}) * 1000" 1)"
 }
 
+# iperf3 -s serves one test at a time and turns away a client that arrives while the last test's
+# connections are still closing (that client sees a reset): start a test once the server pod has none.
+iperf_client() { # ip port timeout iperf3-args...
+  local i
+  for i in $(seq 50); do
+    [ "$(in_ns server ss -Htn state established state close-wait state fin-wait-1 state fin-wait-2 \
+      state last-ack "( sport = :$IPERF_PORT )" | wc -l)" = 0 ] && break
+    sleep 0.1
+  done
+  in_ns client taskset -c "$APP_CPUS" timeout "$3" iperf3 -c "$1" -p "$2" "${@:4}"
+}
+
 warm_up_round() { # ip iperf-port echo-port seconds
   in_ns client taskset -c "$APP_CPUS" timeout 60 "$LOADGEN" rr --target "$1:$3" --duration 1 --warmup 0 >/dev/null
-  in_ns client taskset -c "$APP_CPUS" timeout 60 iperf3 -c "$1" -p "$2" -t "$4" -P 4 >/dev/null
-  in_ns client taskset -c "$APP_CPUS" timeout 60 iperf3 -c "$1" -p "$2" -t 1 -P 1 >/dev/null
+  iperf_client "$1" "$2" 60 -t "$4" -P 4 >/dev/null
+  iperf_client "$1" "$2" 60 -t 1 -P 1 >/dev/null
   in_ns client taskset -c "$APP_CPUS" timeout 60 "$LOADGEN" connrate --target "$1:$3" --duration "$4" \
     --warmup 0 --concurrency "$CONCURRENCY" >/dev/null
 }
@@ -105,7 +117,7 @@ measure() { # scenario ip iperf-port echo-port
   $count_ctxsw && x0=$(proxies_ctxsw)
   for streams in 1 4; do
     c0=$(proxies_ticks)
-    json=$(in_ns client taskset -c "$APP_CPUS" timeout $((DURATION + 30)) iperf3 -c "$ip" -p "$iport" -t "$DURATION" -P "$streams" -J) ||
+    json=$(iperf_client "$ip" "$iport" $((DURATION + 30)) -t "$DURATION" -P "$streams" -J) ||
       { echo "iperf3 -P $streams failed in scenario $s:"; echo "$json" | jq -r '.error // .' | head -5; exit 1; }
     c1=$(proxies_ticks)
     bytes=$(jq '.end.sum_received.bytes' <<<"$json")
