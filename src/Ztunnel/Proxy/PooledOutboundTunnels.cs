@@ -85,8 +85,8 @@ internal sealed class PooledOutboundTunnels : IOutboundTunnels, IAsyncDisposable
     }
 
     /// <summary>
-    /// The client TLS context of <paramref name="certificate"/> (built once per certificate and trust bundle:
-    /// loading a certificate and key into OpenSSL costs more than a handshake's worth of CPU).
+    /// The client TLS context of <paramref name="certificate"/>, built once per certificate and trust bundle
+    /// rather than per connection (it parses the chain and the private key into OpenSSL).
     /// </summary>
     private NativeTlsContext ClientContext(WorkloadCertificate certificate)
     {
@@ -97,7 +97,8 @@ internal sealed class PooledOutboundTunnels : IOutboundTunnels, IAsyncDisposable
         }
         // A rotated certificate or bundle: the old context is freed by its finalizer once no connection
         // uses it (OpenSSL counts the references of live connections).
-        var created = NativeTlsContext.ForClient(certificate, bundle, _logger);
+        // No logger: a refused server reaches the caller as TlsPeerRejectedException (the pool reports it).
+        var created = NativeTlsContext.ForClient(certificate, bundle);
         _clientContexts.AddOrUpdate(certificate, created);
         return created;
     }
