@@ -1,5 +1,6 @@
 using System.Net.Security;
 using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using Ztunnel.Tls;
 using Ztunnel.Tls.Native;
 
@@ -39,6 +40,25 @@ public sealed class NativeTlsStreamTests : IDisposable
                 (await NativeTlsPair.ReadExactlyAsync(server, 4)).ShouldBe("ping"u8.ToArray());
             }
         }
+    }
+
+    [Fact]
+    public async Task Handshake_IntermediateCa_BothSidesSendTheirChainAndVerifyThePeers()
+    {
+        using X509Certificate2 intermediate = CertificateMinter.CreateIntermediate(_pki.Root, TestPki.TrustDomain, _pki.Now.AddDays(-1), _pki.Now.AddDays(30));
+        using WorkloadCertificate clientCert = CertificateMinter.IssueWorkload(intermediate, TestPki.Id("client"), _pki.Now.AddMinutes(-5), _pki.Now.AddHours(1));
+        using WorkloadCertificate serverCert = CertificateMinter.IssueWorkload(intermediate, TestPki.Id("server"), _pki.Now.AddMinutes(-5), _pki.Now.AddHours(1));
+        clientCert.Chain.Count.ShouldBe(1);
+        using var clientContext = NativeTlsContext.ForClient(clientCert, _pki.Bundle);
+        using var serverContext = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
+
+        // The bundle holds only the root: each side verifies only if the other sent its intermediate.
+        var (client, server) = await NativeTlsPair.ConnectAsync(clientContext, serverCert.Identity, serverContext);
+        await using var _ = client;
+        await using var __ = server;
+
+        client.PeerIdentity.ShouldBe(serverCert.Identity);
+        server.PeerIdentity.ShouldBe(clientCert.Identity);
     }
 
     [Fact]
