@@ -11,6 +11,7 @@ internal sealed class OpenSslProcess : IDisposable
     private readonly TaskCompletionSource<string> _acceptLine = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stdoutClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stderrClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<(string Text, TaskCompletionSource Seen)> _lineWaiters = [];
 
     private OpenSslProcess(Process process)
     {
@@ -75,6 +76,21 @@ internal sealed class OpenSslProcess : IDisposable
         return int.Parse(line[(line.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>Waits until a line of output is exactly <paramref name="text"/> (already printed counts).</summary>
+    public Task WaitForLineAsync(string text)
+    {
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_output)
+        {
+            if (_output.ToString().Split('\n').Any(line => line.TrimEnd('\r') == text))
+            {
+                return Task.CompletedTask;
+            }
+            _lineWaiters.Add((text, seen));
+        }
+        return seen.Task.WaitAsync(LoopbackTls.HangGuard);
+    }
+
     /// <summary>Waits for the process to exit and its output to be fully read; returns the exit code.</summary>
     public async Task<int> WaitForExitAsync()
     {
@@ -94,6 +110,13 @@ internal sealed class OpenSslProcess : IDisposable
         lock (_output)
         {
             _output.AppendLine(line);
+            foreach (var (text, seen) in _lineWaiters)
+            {
+                if (line == text)
+                {
+                    seen.TrySetResult();
+                }
+            }
         }
         if (line.StartsWith("ACCEPT ", StringComparison.Ordinal))
         {

@@ -32,7 +32,19 @@ internal sealed partial class NativeTlsStream
     {
         while (true)
         {
-            await WaitReadableAsync(cancellationToken).ConfigureAwait(false);
+            TaskCompletionSource? ring;
+            lock (_lock)
+            {
+                ring = _readerWaitsForRing;
+            }
+            if (ring is not null)
+            {
+                await ring.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await WaitReadableAsync(cancellationToken).ConfigureAwait(false);
+            }
             if (buffer.IsEmpty)
             {
                 return 0; // a zero-byte read only waits for data
@@ -107,6 +119,12 @@ internal sealed partial class NativeTlsStream
         switch (error)
         {
             case OpenSsl.SSL_ERROR_WANT_READ:
+                wantRead = true;
+                return 0;
+            case OpenSsl.SSL_ERROR_WANT_WRITE:
+                // The read made OpenSSL answer (a KeyUpdate) and the ring is full: the writer that filled it
+                // is about to send it; retry once it has (see Consume).
+                _readerWaitsForRing ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 wantRead = true;
                 return 0;
             case OpenSsl.SSL_ERROR_ZERO_RETURN:

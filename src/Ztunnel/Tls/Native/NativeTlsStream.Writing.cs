@@ -149,6 +149,11 @@ internal sealed partial class NativeTlsStream
                 byte* ignored;
                 OpenSsl.BIO_nread(_network, &ignored, sent);
                 OnSentLocked(sent);
+                if (_readerWaitsForRing is { } reader)
+                {
+                    _readerWaitsForRing = null;
+                    reader.TrySetResult();
+                }
             }
         }
     }

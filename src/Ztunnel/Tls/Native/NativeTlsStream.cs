@@ -41,6 +41,7 @@ internal sealed partial class NativeTlsStream : Stream
     private readonly nint _inner; // the SSL's end of the write pair (owned by the SSL)
     private readonly PointerMemoryManager _sendMemory = new();
     private bool _sending;
+    private TaskCompletionSource? _readerWaitsForRing; // a read that needs ring space waits for the next send
     private bool _nativeFreed;
     private int _disposed;
 
@@ -128,6 +129,7 @@ internal sealed partial class NativeTlsStream : Stream
                 {
                     FreeNativeLocked();
                 }
+                _readerWaitsForRing?.TrySetException(new ObjectDisposedException(nameof(NativeTlsStream)));
             }
             // After the SSL is marked disposed (checked under the lock): its socket BIO must never touch a
             // closed fd number that the kernel may have handed to another socket by then.

@@ -122,6 +122,39 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
     }
 
     [Fact]
+    public async Task OpenSslClient_KeyUpdateRequested_ConnectionGoesOnBothWays()
+    {
+        using WorkloadCertificate serverCert = _pki.Issue("server");
+        using WorkloadCertificate clientCert = _pki.Issue("client");
+        WritePem("client", clientCert);
+        using var listener = Listen();
+        using var context = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
+        using OpenSslProcess client = OpenSslProcess.Start(_dir.Path,
+            "s_client", "-connect", listener.LocalEndPoint!.ToString()!, "-alpn", "h2",
+            "-cert", "client.crt", "-key", "client.key", "-CAfile", "root.pem");
+        await using NativeTlsStream tls = await AcceptAsync(listener, context);
+
+        // s_client's "K" command: a KeyUpdate that requests ours in return (RFC 8446 §4.6.3). Our answer goes
+        // out with our next write; both directions keep working on the new keys.
+        await client.Input.WriteLineAsync("K");
+        await client.Input.FlushAsync();
+        await client.WaitForLineAsync("KEYUPDATE"); // s_client takes one stdin read per command: "ping" after it
+        await client.Input.WriteLineAsync("ping");
+        await client.Input.FlushAsync();
+        (await ReadLineAsync(tls)).ShouldBe("ping");
+        await tls.WriteAsync("pong\n"u8.ToArray());
+        await tls.FlushAsync();
+        await client.Input.WriteLineAsync("again");
+        await client.Input.FlushAsync();
+        (await ReadLineAsync(tls)).ShouldBe("again");
+        await tls.ShutdownAsync();
+        await client.WaitForExitAsync();
+
+        client.Output.ShouldContain("KEYUPDATE");
+        client.Output.ShouldContain("pong");
+    }
+
+    [Fact]
     public async Task OpenSslClient_WithoutCertificate_OurServerSaysNoClientCertificate()
     {
         using WorkloadCertificate serverCert = _pki.Issue("server");
