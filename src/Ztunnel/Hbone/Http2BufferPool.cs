@@ -12,9 +12,9 @@ namespace Ztunnel.Hbone;
 /// to a megabyte of queued output, a stream's unread window), more than the shared pool keeps per size and
 /// core; every block above that was dropped on return and allocated anew, about a third of the bytes
 /// relayed. This pool keeps up to <see cref="MaxRetained"/> blocks (16 MiB) across all connections and
-/// lets the rest go to the GC, so a burst does not pin its peak forever. <see cref="Trim"/> (called
-/// periodically by Daemon.MemoryTrimmer) lets go of the blocks a whole period did not need: after a burst of
-/// bulk traffic the server-side daemon held ~200 free blocks (12.5 MiB) for as long as it ran.
+/// lets the rest go to the GC, so a burst does not pin its peak forever. <see cref="Trim"/> (called by
+/// Daemon.MemoryTrimmer once the daemon is quiet) lets go of the rest: after a burst of bulk traffic the
+/// server-side daemon held ~200 free blocks (12.5 MiB) for as long as it ran.
 /// </remarks>
 internal sealed class Http2BufferPool : MemoryPool<byte>
 {
@@ -27,14 +27,15 @@ internal sealed class Http2BufferPool : MemoryPool<byte>
 
     private readonly ConcurrentQueue<Block> _free = new();
     private int _freeCount;
-
-    // The fewest free blocks the pool had since the last Trim: that many were not needed all period.
-    private int _lowWater;
+    private long _rents;
 
     public override int MaxBufferSize => BlockSize;
 
     /// <summary>Free blocks held now (for tests and diagnostics).</summary>
     internal int FreeCount => Volatile.Read(ref _freeCount);
+
+    /// <summary>Blocks rented since start: how busy the HTTP/2 data path is (Daemon.MemoryTrimmer).</summary>
+    internal long Rents => Interlocked.Read(ref _rents);
 
     public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
     {
@@ -42,19 +43,13 @@ internal sealed class Http2BufferPool : MemoryPool<byte>
         {
             throw new ArgumentOutOfRangeException(nameof(minBufferSize), minBufferSize, $"HTTP/2 buffer blocks are {BlockSize} bytes");
         }
+        Interlocked.Increment(ref _rents);
         if (_free.TryDequeue(out var block))
         {
-            int free = Interlocked.Decrement(ref _freeCount);
-            if (free < Volatile.Read(ref _lowWater))
-            {
-                // Racy by design: a concurrent Rent may write a slightly higher value; Trim then keeps a
-                // block or two more for one period. No lock or CAS loop on the data path for that.
-                Volatile.Write(ref _lowWater, free);
-            }
+            Interlocked.Decrement(ref _freeCount);
         }
         else
         {
-            Volatile.Write(ref _lowWater, 0);
             block = new Block(this);
         }
         block.Rented = true;
@@ -62,22 +57,19 @@ internal sealed class Http2BufferPool : MemoryPool<byte>
     }
 
     /// <summary>
-    /// Releases the free blocks that stayed unused since the previous call (the low-water mark of the free
-    /// list over the period) and starts a new period. A block returned during the period is kept until the
-    /// next call at least, so steady traffic keeps its blocks and only the surplus of a past burst goes.
-    /// Released blocks are pinned arrays: their memory returns to the OS with the next full GC.
+    /// Releases free blocks until at most <paramref name="keep"/> are left. Meant for quiet times: trimming
+    /// while traffic flows would only make the next burst allocate anew. Released blocks are pinned arrays:
+    /// their memory returns to the OS with the next full GC.
     /// </summary>
     /// <returns>The number of blocks released.</returns>
-    internal int Trim()
+    internal int Trim(int keep)
     {
-        int unused = Math.Min(Volatile.Read(ref _lowWater), FreeCount);
         int released = 0;
-        while (released < unused && _free.TryDequeue(out _))
+        while (Volatile.Read(ref _freeCount) > keep && _free.TryDequeue(out _))
         {
             Interlocked.Decrement(ref _freeCount);
             released++;
         }
-        Volatile.Write(ref _lowWater, FreeCount);
         return released;
     }
 

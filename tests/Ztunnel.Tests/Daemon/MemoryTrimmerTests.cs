@@ -26,11 +26,11 @@ public sealed class MemoryTrimmerTests : IDisposable
     {
         Burst(32);
         _time.Advance(MemoryTrimmer.Period);
-        _collections.ShouldBe(0);          // the burst's period: blocks kept
+        _collections.ShouldBe(0);          // the burst's period: busy, blocks kept
         _pool.FreeCount.ShouldBe(32);
 
         _time.Advance(MemoryTrimmer.Period);
-        _pool.FreeCount.ShouldBe(0);
+        _pool.FreeCount.ShouldBe((int)MemoryTrimmer.QuietRentsPerPeriod);   // a few kept for the next request
         _collections.ShouldBe(1);
 
         _time.Advance(MemoryTrimmer.Period * 30);
@@ -63,22 +63,37 @@ public sealed class MemoryTrimmerTests : IDisposable
     }
 
     [Fact]
-    public void RepeatedBursts_CollectAtMostOncePerInterval()
+    public void WhileTrafficFlows_KeepsTheBlocks_AndCollectsOnlyOnceQuiet()
     {
-        Burst(32);
-        _time.Advance(MemoryTrimmer.Period * 2);
+        Burst(64);
+        for (int i = 0; i < 5; i++)
+        {
+            Burst(MemoryTrimmer.QuietRentsPerPeriod);   // steady traffic: no GC pause for it, no churn
+            _time.Advance(MemoryTrimmer.Period);
+        }
+        _pool.FreeCount.ShouldBe(64);
+        _collections.ShouldBe(0);
+
+        _time.Advance(MemoryTrimmer.Period);
         _collections.ShouldBe(1);
-
-        Burst(32);
-        _time.Advance(MemoryTrimmer.Period * 2);
-        _pool.FreeCount.ShouldBe(0);       // blocks released all the same
-        _collections.ShouldBe(1);          // but the collection waits for the interval
-
-        _time.Advance(MemoryTrimmer.MinCollectionInterval);
-        _collections.ShouldBe(2);
+        _pool.FreeCount.ShouldBe((int)MemoryTrimmer.QuietRentsPerPeriod);
     }
 
-    private void Burst(int count)
+    [Fact]
+    public void BurstsThatComeAndGo_CollectOncePerQuietPeriod()
+    {
+        for (int round = 1; round <= 3; round++)
+        {
+            Burst(32);
+            _time.Advance(MemoryTrimmer.Period);   // busy
+            _time.Advance(MemoryTrimmer.Period);   // quiet: blocks released, one collection
+            _collections.ShouldBe(round);
+            _time.Advance(MemoryTrimmer.Period * 5);
+            _collections.ShouldBe(round);
+        }
+    }
+
+    private void Burst(long count)
     {
         var owners = new IMemoryOwner<byte>[count];
         for (int i = 0; i < count; i++)

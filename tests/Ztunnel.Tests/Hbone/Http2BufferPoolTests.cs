@@ -6,34 +6,27 @@ namespace Ztunnel.Tests.Hbone;
 public sealed class Http2BufferPoolTests
 {
     [Fact]
-    public void Trim_ReleasesTheBlocksOfABurst_OnlyAfterAWholePeriodWithoutUse()
+    public void Trim_ReleasesTheFreeBlocksOfABurst_DownToWhatItKeeps()
     {
         var pool = new Http2BufferPool();
         Burst(pool, 10);
-
-        // Returned during this period: still kept (the burst may go on).
-        pool.Trim().ShouldBe(0);
         pool.FreeCount.ShouldBe(10);
 
-        // A whole period nobody needed them: released.
-        pool.Trim().ShouldBe(10);
-        pool.FreeCount.ShouldBe(0);
+        pool.Trim(keep: 3).ShouldBe(7);
+        pool.FreeCount.ShouldBe(3);
+        pool.Trim(keep: 3).ShouldBe(0);
     }
 
     [Fact]
-    public void Trim_KeepsTheBlocksSteadyTrafficReuses_AndReleasesOnlyTheSurplus()
+    public void Trim_LeavesRentedBlocksAlone()
     {
         var pool = new Http2BufferPool();
-        Burst(pool, 8);
-        pool.Trim().ShouldBe(0);
+        using IMemoryOwner<byte> inUse = pool.Rent();
+        inUse.Memory.Span.Fill(0x42);
+        Burst(pool, 4);
 
-        // Steady traffic: 3 blocks in use at a time, every period.
-        for (int period = 0; period < 3; period++)
-        {
-            Burst(pool, 3);
-            pool.Trim().ShouldBe(period == 0 ? 5 : 0);
-            pool.FreeCount.ShouldBe(3);
-        }
+        pool.Trim(keep: 0).ShouldBe(4);
+        inUse.Memory.Span.IndexOfAnyExcept((byte)0x42).ShouldBe(-1);
     }
 
     [Fact]
@@ -41,8 +34,7 @@ public sealed class Http2BufferPoolTests
     {
         var pool = new Http2BufferPool();
         Burst(pool, 4);
-        pool.Trim();
-        pool.Trim().ShouldBe(4);
+        pool.Trim(keep: 0).ShouldBe(4);
 
         using IMemoryOwner<byte> a = pool.Rent();
         using IMemoryOwner<byte> b = pool.Rent();
@@ -51,6 +43,7 @@ public sealed class Http2BufferPoolTests
         b.Memory.Span.Fill(0x55);
         a.Memory.Span.IndexOfAnyExcept((byte)0xAA).ShouldBe(-1);
         b.Memory.Span.IndexOfAnyExcept((byte)0x55).ShouldBe(-1);
+        pool.Rents.ShouldBe(6);
     }
 
     [Fact]
