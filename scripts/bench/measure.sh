@@ -106,7 +106,7 @@ measure() { # scenario ip iperf-port echo-port
   note "connection rate ($CONCURRENCY threads): $out"
 
   # Memory: idle (after the traffic above has settled), then with $HOLD idle connections held open.
-  # 3 s: Ztunnel gives back what a burst left behind once it has been quiet for a second or two
+  # 3 s: Ztunnel gives back what a burst left behind within about a second of going quiet
   # (Daemon/MemoryTrimmer.cs); the other proxies' RSS does not move between 1 and 3 s of idle.
   sleep 3
   [ ${#PROXIES[@]} -gt 0 ] && record_rss "$s" rss_idle
