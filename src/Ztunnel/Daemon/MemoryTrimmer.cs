@@ -13,15 +13,15 @@ namespace Ztunnel.Daemon;
 /// give back (<see cref="CollectAfterReleasedBlocks"/> released blocks or
 /// <see cref="CollectAfterAllocatedBytes"/> allocated since the last time), runs one full, compacting GC
 /// that also decommits the free GC regions (<see cref="GCCollectionMode.Aggressive"/>), then hands glibc's
-/// free heap pages back too (<c>malloc_trim</c>). Nothing is trimmed while traffic flows: released blocks
-/// are only freed by a full GC, so trimming under load made the next burst allocate on top of them (a
-/// first version did: 140 MiB peak RSS under load instead of ~110).
+/// free heap pages back too (<c>malloc_trim</c>). Nothing is trimmed while traffic flows: the next burst
+/// would only allocate the blocks anew (a first version did, when the blocks were still pinned arrays that
+/// only a full GC frees: 140 MiB peak RSS under load instead of ~105).
 /// </summary>
 /// <remarks>
 /// Why a daemon induces GCs: the workstation GC only collects when allocation asks it to, and a daemon at
 /// rest allocates nothing, so whatever a burst left behind stays resident for as long as the node is quiet:
-/// in make bench 100-105 MiB RSS after load, of which ~12 MiB free pool blocks (pinned, freed only by a
-/// gen-2 GC) and ~10 MiB of gen-0 budget committed but empty. One such collection takes 2-10 ms here (a
+/// in make bench 100-105 MiB RSS after load, of which ~12 MiB free pool blocks and ~10 MiB of gen-0 budget
+/// committed but empty; 70-74 MiB with this trimmer. One such collection takes 2-10 ms here (a
 /// 15-20 MiB heap; ~45 ms with 2000 connections held) and happens only in a quiet period, so it pauses (almost) no traffic; it needs a busy
 /// period before it (blocks to release, or megabytes allocated), so there is at most one per two periods (1 s)
 /// under a load that comes and goes, none under steady load (never quiet) and none at rest (nothing new).
