@@ -149,7 +149,9 @@ measure() { # scenario ip iperf-port echo-port
   note "connection rate ($CONCURRENCY threads): $out"
 
   # Memory: idle (after the traffic above has settled), then with $HOLD idle connections held open.
-  sleep 1
+  # 3 s: Ztunnel gives back what a burst left behind within about a second of going quiet
+  # (Daemon/MemoryTrimmer.cs); the other proxies' RSS does not move between 1 and 3 s of idle.
+  sleep 3
   [ ${#PROXIES[@]} -gt 0 ] && record_rss "$s" rss_idle
   rm -f "$RUN/hold.in"; mkfifo "$RUN/hold.in"
   ip netns exec "$P-client" taskset -c "$APP_CPUS" "$LOADGEN" hold --target "$ip:$eport" --count "$HOLD" < "$RUN/hold.in" > "$RUN/hold.out" 2>&1 &
@@ -157,7 +159,7 @@ measure() { # scenario ip iperf-port echo-port
   exec 9> "$RUN/hold.in"
   for i in $(seq 1200); do grep -q 'held=' "$RUN/hold.out" && break; kill -0 "$holder" 2>/dev/null || break; sleep 0.1; done
   held_line=$(cat "$RUN/hold.out")
-  sleep 1   # let the proxies finish whatever the last connections started
+  sleep 3   # let the proxies finish whatever the last connections started, and settle as for rss_idle
   record "$s" held "$(kv held "$held_line")"; record "$s" hold_errors "$(kv errors "$held_line")"
   record "$s" path_conns "$(path_connections "$s")"
   [ ${#PROXIES[@]} -gt 0 ] && record_rss "$s" rss_held

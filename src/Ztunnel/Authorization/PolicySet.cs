@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 
 namespace Ztunnel.Authorization;
 
@@ -13,7 +12,8 @@ internal sealed class PolicySet
 
     public static readonly PolicySet Empty = Create([], [], DefaultRootNamespace, DefaultTrustDomain);
 
-    private readonly FrozenDictionary<string, NamespacePolicies> _byNamespace;
+    // Not FrozenDictionary: see MeshState (System.Collections.Immutable costs ~1 MiB resident).
+    private readonly Dictionary<string, NamespacePolicies> _byNamespace;
 
     private PolicySet(
         string rootNamespace,
@@ -23,7 +23,7 @@ internal sealed class PolicySet
         AuthorizationPolicy[] mesh,
         AuthorizationPolicy[] meshSelected,
         PeerAuthentication? meshPeer,
-        FrozenDictionary<string, NamespacePolicies> byNamespace,
+        Dictionary<string, NamespacePolicies> byNamespace,
         IReadOnlyList<PolicyWarning> warnings)
     {
         RootNamespace = rootNamespace;
@@ -124,7 +124,7 @@ internal sealed class PolicySet
                 WorkloadPeerAuthentications = [.. b.WorkloadPeer],
             };
         }
-        return new PolicySet(rootNamespace, trustDomain, all, allPeer, [.. mesh], [.. meshSelected], meshPeer, byNamespace.ToFrozenDictionary(StringComparer.Ordinal), warnings);
+        return new PolicySet(rootNamespace, trustDomain, all, allPeer, [.. mesh], [.. meshSelected], meshPeer, byNamespace, warnings);
 
         Builder Get(string ns)
         {

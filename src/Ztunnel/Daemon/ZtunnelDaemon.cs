@@ -76,6 +76,7 @@ internal sealed partial class ZtunnelDaemon
         var connections = new ConnectionTracker(TimeProvider.System);
         var authorizer = new InboundAuthorizer(loggers.CreateLogger<InboundAuthorizer>());
         await using var telemetry = new DaemonTelemetry(settings, store, connections, logging);
+        using var trimmer = MemoryTrimmer.Start(loggers.CreateLogger<MemoryTrimmer>());
         var context = new ProxyContext
         {
             State = store,

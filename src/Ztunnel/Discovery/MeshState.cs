@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Net;
 using Ztunnel.Authorization;
 
@@ -11,10 +10,13 @@ namespace Ztunnel.Discovery;
 /// </summary>
 internal sealed class MeshState
 {
-    private readonly FrozenDictionary<IPAddress, Workload> _workloadsByAddress;
-    private readonly FrozenDictionary<string, Workload> _workloadsByUid;
-    private readonly FrozenDictionary<IPAddress, Service> _servicesByVip;
-    private readonly FrozenDictionary<string, Service[]> _servicesByWorkloadUid;
+    // Plain dictionaries, never written after the constructor (safe for concurrent readers). Not
+    // FrozenDictionary: that alone loaded System.Collections.Immutable (~1 MiB resident per daemon) for a
+    // lookup that is a few nanoseconds faster per connection.
+    private readonly Dictionary<IPAddress, Workload> _workloadsByAddress;
+    private readonly Dictionary<string, Workload> _workloadsByUid;
+    private readonly Dictionary<IPAddress, Service> _servicesByVip;
+    private readonly Dictionary<string, Service[]> _servicesByWorkloadUid;
 
     public static MeshState Empty { get; } = new([], [], PolicySet.Empty);
 
@@ -72,10 +74,14 @@ internal sealed class MeshState
             }
         }
 
-        _workloadsByUid = byUid.ToFrozenDictionary(StringComparer.Ordinal);
-        _workloadsByAddress = byAddress.ToFrozenDictionary();
-        _servicesByVip = byVip.ToFrozenDictionary();
-        _servicesByWorkloadUid = byWorkload.ToFrozenDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
+        _workloadsByUid = byUid;
+        _workloadsByAddress = byAddress;
+        _servicesByVip = byVip;
+        _servicesByWorkloadUid = new Dictionary<string, Service[]>(byWorkload.Count, StringComparer.Ordinal);
+        foreach (var (uid, list) in byWorkload)
+        {
+            _servicesByWorkloadUid[uid] = [.. list];
+        }
     }
 
     public IReadOnlyList<Workload> Workloads { get; }
