@@ -206,24 +206,36 @@ internal sealed class Http2Stream : TunnelStream
             _receive.Reader.AdvanceTo(ready.Buffer.Start);
             return 0;
         }
+        if (await ReadReceivedAsync(cancellationToken).ConfigureAwait(false) is not { } data)
+        {
+            return 0;
+        }
+        int n = (int)Math.Min(data.Length, buffer.Length);
+        data.Slice(0, n).CopyTo(buffer.Span);
+        _receive.Reader.AdvanceTo(data.GetPosition(n));
+        _connection.OnDataConsumed(this, n);
+        return n;
+    }
+
+    /// <summary>
+    /// The received bytes not yet consumed (a pipe read the caller must end with AdvanceTo), or null at the end of
+    /// the stream (nothing more will come; no read is left open).
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ReadOnlySequence<byte>?> ReadReceivedAsync(CancellationToken cancellationToken)
+    {
         while (true)
         {
             ReadResult result = await _receive.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            ReadOnlySequence<byte> data = result.Buffer;
-            if (data.IsEmpty)
+            if (!result.Buffer.IsEmpty)
             {
-                _receive.Reader.AdvanceTo(data.End);
-                if (result.IsCompleted)
-                {
-                    return 0;
-                }
-                continue;
+                return result.Buffer;
             }
-            int n = (int)Math.Min(data.Length, buffer.Length);
-            data.Slice(0, n).CopyTo(buffer.Span);
-            _receive.Reader.AdvanceTo(data.GetPosition(n));
-            _connection.OnDataConsumed(this, n);
-            return n;
+            _receive.Reader.AdvanceTo(result.Buffer.End);
+            if (result.IsCompleted)
+            {
+                return null;
+            }
         }
     }
 
@@ -236,41 +248,28 @@ internal sealed class Http2Stream : TunnelStream
     internal override async ValueTask<int> MoveChunkToAsync(TunnelStream destination, int maxBytes, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        while (true)
+        if (await ReadReceivedAsync(cancellationToken).ConfigureAwait(false) is not { } received)
         {
-            ReadResult result = await _receive.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            ReadOnlySequence<byte> data = result.Buffer;
-            if (data.IsEmpty)
-            {
-                _receive.Reader.AdvanceTo(data.End);
-                if (result.IsCompleted)
-                {
-                    return 0;
-                }
-                continue;
-            }
-            if (data.Length > maxBytes)
-            {
-                data = data.Slice(0, maxBytes);
-            }
-            try
-            {
-                foreach (ReadOnlyMemory<byte> segment in data)
-                {
-                    await destination.WriteAsync(segment, cancellationToken).ConfigureAwait(false);
-                }
-            }
-            catch
-            {
-                // End the read (the pipe allows one at a time); the relay resets both ends after this.
-                _receive.Reader.AdvanceTo(result.Buffer.Start);
-                throw;
-            }
-            int n = (int)data.Length;
-            _receive.Reader.AdvanceTo(data.End);
-            _connection.OnDataConsumed(this, n);
-            return n;
+            return 0;
         }
+        ReadOnlySequence<byte> data = received.Length > maxBytes ? received.Slice(0, maxBytes) : received;
+        try
+        {
+            foreach (ReadOnlyMemory<byte> segment in data)
+            {
+                await destination.WriteAsync(segment, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            // End the read (the pipe allows one at a time); the relay resets both ends after this.
+            _receive.Reader.AdvanceTo(received.Start);
+            throw;
+        }
+        int n = (int)data.Length;
+        _receive.Reader.AdvanceTo(data.End);
+        _connection.OnDataConsumed(this, n);
+        return n;
     }
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)

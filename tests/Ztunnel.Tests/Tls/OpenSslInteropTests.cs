@@ -24,7 +24,7 @@ public sealed class OpenSslInteropTests : IDisposable
     {
         using WorkloadCertificate serverCert = _pki.Issue("server");
         using WorkloadCertificate clientCert = _pki.Issue("client");
-        WritePem("server", serverCert);
+        OpenSslPeerFiles.WritePem(_dir, _pki, "server", serverCert);
         using OpenSslProcess server = OpenSslProcess.Start(_dir.Path,
             "s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-tls1_3", "-alpn", "h2",
             "-cert", "server.crt", "-key", "server.key", "-CAfile", "root.pem", "-Verify", "1", "-verify_return_error",
@@ -36,7 +36,7 @@ public sealed class OpenSslInteropTests : IDisposable
         await using var tls = new SslStream(new NetworkStream(tcp, ownsSocket: true));
         await tls.AuthenticateAsClientAsync(HboneTls.ClientOptions(clientCert, _pki.Bundle, serverCert.Identity)).WaitAsync(LoopbackTls.HangGuard);
         await tls.WriteAsync("hbone\n"u8.ToArray());
-        string echoed = await ReadLineAsync(tls);
+        string echoed = await OpenSslPeerFiles.ReadLineAsync(tls);
 
         echoed.ShouldBe("enobh"); // s_server -rev answered, so it accepted our client certificate
         tls.SslProtocol.ShouldBe(SslProtocols.Tls13);
@@ -55,7 +55,7 @@ public sealed class OpenSslInteropTests : IDisposable
     {
         using WorkloadCertificate serverCert = _pki.Issue("server");
         using WorkloadCertificate clientCert = _pki.Issue("client");
-        WritePem("server", serverCert);
+        OpenSslPeerFiles.WritePem(_dir, _pki, "server", serverCert);
         using OpenSslProcess server = OpenSslProcess.Start(_dir.Path,
             "s_server", "-accept", "127.0.0.1:0", "-naccept", "2", "-tls1_3", "-alpn", "h2",
             "-cert", "server.crt", "-key", "server.key", "-CAfile", "root.pem", "-Verify", "1", "-tlsextdebug", "-rev");
@@ -69,7 +69,7 @@ public sealed class OpenSslInteropTests : IDisposable
             await using var tls = new SslStream(new NetworkStream(tcp, ownsSocket: true));
             await tls.AuthenticateAsClientAsync(options).WaitAsync(LoopbackTls.HangGuard);
             await tls.WriteAsync("hbone\n"u8.ToArray());
-            (await ReadLineAsync(tls)).ShouldBe("enobh");
+            (await OpenSslPeerFiles.ReadLineAsync(tls)).ShouldBe("enobh");
         }
         await server.WaitForExitAsync();
 
@@ -84,7 +84,7 @@ public sealed class OpenSslInteropTests : IDisposable
     {
         using WorkloadCertificate serverCert = _pki.Issue("impostor");
         using WorkloadCertificate clientCert = _pki.Issue("client");
-        WritePem("server", serverCert);
+        OpenSslPeerFiles.WritePem(_dir, _pki, "server", serverCert);
         using OpenSslProcess server = OpenSslProcess.Start(_dir.Path,
             "s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-tls1_3", "-alpn", "h2",
             "-cert", "server.crt", "-key", "server.key", "-CAfile", "root.pem", "-Verify", "1", "-rev");
@@ -106,8 +106,8 @@ public sealed class OpenSslInteropTests : IDisposable
     {
         using WorkloadCertificate serverCert = _pki.Issue("server");
         using WorkloadCertificate clientCert = _pki.Issue("client");
-        WritePem("client", clientCert);
-        using var listener = Listen();
+        OpenSslPeerFiles.WritePem(_dir, _pki, "client", clientCert);
+        using var listener = OpenSslPeerFiles.Listen();
         using OpenSslProcess client = OpenSslProcess.Start(_dir.Path,
             "s_client", "-connect", listener.LocalEndPoint!.ToString()!, "-alpn", "h2",
             "-cert", "client.crt", "-key", "client.key", "-CAfile", "root.pem", "-verify_return_error");
@@ -116,7 +116,7 @@ public sealed class OpenSslInteropTests : IDisposable
         HboneTls.GetPeerIdentity(tls).ShouldBe(clientCert.Identity);
         await client.Input.WriteLineAsync("ping");
         await client.Input.FlushAsync();
-        (await ReadLineAsync(tls)).ShouldBe("ping");
+        (await OpenSslPeerFiles.ReadLineAsync(tls)).ShouldBe("ping");
         client.Input.Close();
         await client.WaitForExitAsync();
 
@@ -130,7 +130,7 @@ public sealed class OpenSslInteropTests : IDisposable
     {
         using WorkloadCertificate serverCert = _pki.Issue("server");
         _dir.Write("root.pem", _pki.Bundle.ToPem());
-        using var listener = Listen();
+        using var listener = OpenSslPeerFiles.Listen();
         using OpenSslProcess client = OpenSslProcess.Start(_dir.Path,
             "s_client", "-connect", listener.LocalEndPoint!.ToString()!, "-alpn", "h2", "-CAfile", "root.pem");
 
@@ -150,8 +150,8 @@ public sealed class OpenSslInteropTests : IDisposable
     {
         using WorkloadCertificate serverCert = _pki.Issue("server");
         using WorkloadCertificate clientCert = _pki.Issue("client");
-        WritePem("client", clientCert);
-        using var listener = Listen();
+        OpenSslPeerFiles.WritePem(_dir, _pki, "client", clientCert);
+        using var listener = OpenSslPeerFiles.Listen();
         using OpenSslProcess client = OpenSslProcess.Start(_dir.Path,
             ["s_client", "-connect", listener.LocalEndPoint!.ToString()!, "-alpn", "h2", "-cert", "client.crt", "-key", "client.key", "-CAfile", "root.pem", .. clientArgs]);
 
@@ -162,14 +162,6 @@ public sealed class OpenSslInteropTests : IDisposable
         error.ShouldNotBeOfType<TlsPeerRejectedException>(); // refused at negotiation, before any certificate
         exit.ShouldNotBe(0);
         client.Output.ShouldContain("alert");
-    }
-
-    private static Socket Listen()
-    {
-        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(1);
-        return listener;
     }
 
     // Accepts one connection and authenticates it; on failure the socket is closed before rethrowing.
@@ -187,23 +179,5 @@ public sealed class OpenSslInteropTests : IDisposable
             await tls.DisposeAsync();
             throw;
         }
-    }
-
-    private static async Task<string> ReadLineAsync(Stream stream)
-    {
-        var line = new StringBuilder();
-        byte[] one = new byte[1];
-        while (await stream.ReadAsync(one).AsTask().WaitAsync(LoopbackTls.HangGuard) == 1 && one[0] != '\n')
-        {
-            line.Append((char)one[0]);
-        }
-        return line.ToString();
-    }
-
-    private void WritePem(string name, WorkloadCertificate cert)
-    {
-        _dir.Write("root.pem", _pki.Bundle.ToPem());
-        _dir.Write($"{name}.crt", cert.CertificateChainPem());
-        _dir.Write($"{name}.key", cert.PrivateKeyPem());
     }
 }

@@ -24,7 +24,7 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
     {
         using WorkloadCertificate serverCert = _pki.Issue("server");
         using WorkloadCertificate clientCert = _pki.Issue("client");
-        WritePem("server", serverCert);
+        OpenSslPeerFiles.WritePem(_dir, _pki, "server", serverCert);
         using OpenSslProcess server = OpenSslProcess.Start(_dir.Path,
             "s_server", "-accept", "127.0.0.1:0", "-naccept", "2", "-tls1_3", "-alpn", "h2",
             "-cert", "server.crt", "-key", "server.key", "-CAfile", "root.pem", "-Verify", "1", "-verify_return_error",
@@ -37,7 +37,7 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
             await using NativeTlsStream tls = await context.ConnectAsync(await ConnectAsync(port), serverCert.Identity).WaitAsync(LoopbackTls.HangGuard);
             await tls.WriteAsync("hbone\n"u8.ToArray());
             await tls.FlushAsync();
-            (await ReadLineAsync(tls)).ShouldBe("enobh"); // s_server -rev answered, so it accepted our client certificate
+            (await OpenSslPeerFiles.ReadLineAsync(tls)).ShouldBe("enobh"); // s_server -rev answered, so it accepted our client certificate
             tls.PeerIdentity.ShouldBe(serverCert.Identity);
             tls.NegotiatedApplicationProtocol.ShouldBe(System.Net.Security.SslApplicationProtocol.Http2);
             await tls.ShutdownAsync();
@@ -56,7 +56,7 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
     {
         using WorkloadCertificate serverCert = _pki.Issue("impostor");
         using WorkloadCertificate clientCert = _pki.Issue("client");
-        WritePem("server", serverCert);
+        OpenSslPeerFiles.WritePem(_dir, _pki, "server", serverCert);
         using OpenSslProcess server = OpenSslProcess.Start(_dir.Path,
             "s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-tls1_3", "-alpn", "h2",
             "-cert", "server.crt", "-key", "server.key", "-CAfile", "root.pem", "-Verify", "1", "-rev");
@@ -77,7 +77,7 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
     {
         using WorkloadCertificate serverCert = _pki.Issue("server");
         using WorkloadCertificate clientCert = _pki.Issue("client");
-        WritePem("server", serverCert);
+        OpenSslPeerFiles.WritePem(_dir, _pki, "server", serverCert);
         using OpenSslProcess server = OpenSslProcess.Start(_dir.Path,
             ["s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-cert", "server.crt", "-key", "server.key", "-rev", .. serverArgs]);
         int port = await server.AcceptPortAsync();
@@ -98,8 +98,8 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
     {
         using WorkloadCertificate serverCert = _pki.Issue("server");
         using WorkloadCertificate clientCert = _pki.Issue("client");
-        WritePem("client", clientCert);
-        using var listener = Listen();
+        OpenSslPeerFiles.WritePem(_dir, _pki, "client", clientCert);
+        using var listener = OpenSslPeerFiles.Listen();
         using var context = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
         using OpenSslProcess client = OpenSslProcess.Start(_dir.Path,
             "s_client", "-connect", listener.LocalEndPoint!.ToString()!, "-alpn", "h2",
@@ -109,7 +109,7 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
         tls.PeerIdentity.ShouldBe(clientCert.Identity);
         await client.Input.WriteLineAsync("ping");
         await client.Input.FlushAsync();
-        (await ReadLineAsync(tls)).ShouldBe("ping");
+        (await OpenSslPeerFiles.ReadLineAsync(tls)).ShouldBe("ping");
         await tls.WriteAsync("pong\n"u8.ToArray());
         await tls.FlushAsync();
         await tls.ShutdownAsync(); // close_notify: s_client ends on its own
@@ -126,8 +126,8 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
     {
         using WorkloadCertificate serverCert = _pki.Issue("server");
         using WorkloadCertificate clientCert = _pki.Issue("client");
-        WritePem("client", clientCert);
-        using var listener = Listen();
+        OpenSslPeerFiles.WritePem(_dir, _pki, "client", clientCert);
+        using var listener = OpenSslPeerFiles.Listen();
         using var context = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
         using OpenSslProcess client = OpenSslProcess.Start(_dir.Path,
             "s_client", "-connect", listener.LocalEndPoint!.ToString()!, "-alpn", "h2",
@@ -141,12 +141,12 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
         await client.WaitForLineAsync("KEYUPDATE"); // s_client takes one stdin read per command: "ping" after it
         await client.Input.WriteLineAsync("ping");
         await client.Input.FlushAsync();
-        (await ReadLineAsync(tls)).ShouldBe("ping");
+        (await OpenSslPeerFiles.ReadLineAsync(tls)).ShouldBe("ping");
         await tls.WriteAsync("pong\n"u8.ToArray());
         await tls.FlushAsync();
         await client.Input.WriteLineAsync("again");
         await client.Input.FlushAsync();
-        (await ReadLineAsync(tls)).ShouldBe("again");
+        (await OpenSslPeerFiles.ReadLineAsync(tls)).ShouldBe("again");
         await tls.ShutdownAsync();
         await client.WaitForExitAsync();
 
@@ -159,7 +159,7 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
     {
         using WorkloadCertificate serverCert = _pki.Issue("server");
         _dir.Write("root.pem", _pki.Bundle.ToPem());
-        using var listener = Listen();
+        using var listener = OpenSslPeerFiles.Listen();
         using var context = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
         using OpenSslProcess client = OpenSslProcess.Start(_dir.Path,
             "s_client", "-connect", listener.LocalEndPoint!.ToString()!, "-alpn", "h2", "-CAfile", "root.pem");
@@ -181,8 +181,8 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
     {
         using WorkloadCertificate serverCert = _pki.Issue("server");
         using WorkloadCertificate clientCert = _pki.Issue("client");
-        WritePem("client", clientCert);
-        using var listener = Listen();
+        OpenSslPeerFiles.WritePem(_dir, _pki, "client", clientCert);
+        using var listener = OpenSslPeerFiles.Listen();
         using var context = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
         using OpenSslProcess client = OpenSslProcess.Start(_dir.Path,
             ["s_client", "-connect", listener.LocalEndPoint!.ToString()!, "-cert", "client.crt", "-key", "client.key", "-CAfile", "root.pem", .. clientArgs]);
@@ -203,35 +203,9 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
         return tcp;
     }
 
-    private static Socket Listen()
-    {
-        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(1);
-        return listener;
-    }
-
     private static async Task<NativeTlsStream> AcceptAsync(Socket listener, NativeTlsContext context)
     {
         Socket socket = await listener.AcceptAsync().WaitAsync(LoopbackTls.HangGuard);
         return await context.AcceptAsync(socket).WaitAsync(LoopbackTls.HangGuard);
-    }
-
-    private static async Task<string> ReadLineAsync(Stream stream)
-    {
-        var line = new StringBuilder();
-        byte[] one = new byte[1];
-        while (await stream.ReadAsync(one).AsTask().WaitAsync(LoopbackTls.HangGuard) == 1 && one[0] != '\n')
-        {
-            line.Append((char)one[0]);
-        }
-        return line.ToString();
-    }
-
-    private void WritePem(string name, WorkloadCertificate cert)
-    {
-        _dir.Write("root.pem", _pki.Bundle.ToPem());
-        _dir.Write($"{name}.crt", cert.CertificateChainPem());
-        _dir.Write($"{name}.key", cert.PrivateKeyPem());
     }
 }
