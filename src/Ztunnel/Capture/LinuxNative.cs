@@ -137,6 +137,34 @@ internal static partial class LinuxNative
         }
     }
 
+    /// <summary>socket(2) flags: send(2) that never waits, and no SIGPIPE on a closed peer.</summary>
+    private const int MSG_DONTWAIT = 0x40;
+    private const int MSG_NOSIGNAL = 0x4000;
+
+    /// <summary>
+    /// One send(2) that never waits: the bytes the kernel took (maybe fewer than given), or -1 when it took none
+    /// (a full socket buffer, or an error the caller's next asynchronous send will raise properly).
+    /// </summary>
+    public static unsafe int SendNoWait(SafeHandle socket, ReadOnlySpan<byte> data)
+    {
+        bool added = false;
+        try
+        {
+            socket.DangerousAddRef(ref added);
+            fixed (byte* p = data)
+            {
+                return (int)send((int)socket.DangerousGetHandle(), p, (nuint)data.Length, MSG_DONTWAIT | MSG_NOSIGNAL);
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                socket.DangerousRelease();
+            }
+        }
+    }
+
     /// <summary>"No such file or directory (errno 2)".</summary>
     public static string Describe(int errno) => $"{Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
 
@@ -148,6 +176,9 @@ internal static partial class LinuxNative
 
     [LibraryImport("libc", SetLastError = true)]
     private static unsafe partial int setsockopt(int fd, int level, int name, void* value, uint length);
+
+    [LibraryImport("libc")]
+    private static unsafe partial nint send(int fd, byte* buffer, nuint length, int flags);
 
     [LibraryImport("libc", SetLastError = true)]
     private static unsafe partial int getsockopt(int fd, int level, int name, void* value, uint* length);

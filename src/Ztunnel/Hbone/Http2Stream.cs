@@ -218,6 +218,20 @@ internal sealed class Http2Stream : TunnelStream
     }
 
     /// <summary>
+    /// Waits until received data (or the end, or a reset) is there, as a zero-byte read does, but returns the pipe's
+    /// own wait: the relay awaits it directly, so an idle tunnel holds no state machine of the stream's. End it with
+    /// <see cref="EndWait"/>, which consumes nothing.
+    /// </summary>
+    internal ValueTask<ReadResult> WaitForReceivedAsync()
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        return _receive.Reader.ReadAsync();
+    }
+
+    /// <summary>Ends a <see cref="WaitForReceivedAsync"/>: the data stays for the next read.</summary>
+    internal void EndWait(in ReadResult ready) => _receive.Reader.AdvanceTo(ready.Buffer.Start);
+
+    /// <summary>
     /// The received bytes not yet consumed (a pipe read the caller must end with AdvanceTo), or null at the end of
     /// the stream (nothing more will come; no read is left open).
     /// </summary>

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Ztunnel.Hbone;
 
 namespace Ztunnel.Proxy;
 
@@ -20,10 +21,13 @@ internal sealed class ConnectionTracker
 
     public int Count => _connections.Count;
 
-    /// <summary>Starts tracking; dispose the result when the connection is over.</summary>
-    public TrackedConnection Register(ConnectionDescription description)
+    /// <summary>
+    /// Starts tracking; dispose the result when the connection is over. Cutting the connection resets
+    /// <paramref name="client"/> and <paramref name="server"/>, the two ends the relay runs between.
+    /// </summary>
+    public TrackedConnection Register(ConnectionDescription description, TunnelStream? client = null, TunnelStream? server = null)
     {
-        var connection = new TrackedConnection(Interlocked.Increment(ref _nextId), description, this);
+        var connection = new TrackedConnection(Interlocked.Increment(ref _nextId), description, this, client, server);
         _connections[connection.Id] = connection;
         return connection;
     }

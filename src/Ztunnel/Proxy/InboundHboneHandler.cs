@@ -76,10 +76,8 @@ internal sealed class InboundHboneHandler : IHboneRequestHandler
     /// <summary>An accepted tunnel: relays between it and the app connection prepared in AcceptAsync.</summary>
     private sealed class Session(InboundHboneHandler owner, ConnectionDescription description, SocketTunnelStream app, CancellationToken podRemoved) : IHboneSession
     {
-        public async Task RunAsync(TunnelStream tunnel, CancellationToken cancellationToken)
-        {
-            await ProxiedConnection.RelayAsync(owner._context, description, tunnel, app, owner._logger, cancellationToken, alsoCutBy: podRemoved);
-        }
+        public Task RunAsync(TunnelStream tunnel, CancellationToken cancellationToken) =>
+            ProxiedConnection.RelayAsync(owner._context, description, tunnel, app, owner._logger, cancellationToken, alsoCutBy: podRemoved);
 
         // RunAsync disposes the app socket; this covers a session that never ran (the 200 could not be sent).
         public ValueTask DisposeAsync() => app.DisposeAsync();

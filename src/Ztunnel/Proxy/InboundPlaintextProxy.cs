@@ -27,6 +27,7 @@ internal sealed class InboundPlaintextProxy
     public Task AcceptLoopAsync(EnrolledPod pod, Socket listener, CancellationToken stopping) =>
         PodSockets.AcceptLoopAsync(listener, accepted => HandleAsync(pod, accepted, pod.Removed), ex => ProxyLog.AcceptFailed(_logger, pod, ex), stopping);
 
+    /// <summary>Handles one accepted connection; completes once it relays (the relay runs on) or was refused.</summary>
     public async Task HandleAsync(EnrolledPod pod, Socket accepted, CancellationToken stopping)
     {
         var client = new SocketTunnelStream(accepted);
@@ -71,6 +72,8 @@ internal sealed class InboundPlaintextProxy
             client.Reset();
             return;
         }
-        await ProxiedConnection.RelayAsync(_context, description, client, new SocketTunnelStream(app), _logger, stopping);
+        // Not awaited: this method's state is not kept alive for the connection's whole life; the relay keeps
+        // what it needs and never throws.
+        _ = ProxiedConnection.RelayAsync(_context, description, client, new SocketTunnelStream(app), _logger, stopping);
     }
 }

@@ -28,6 +28,7 @@ internal sealed class OutboundProxy
     public Task AcceptLoopAsync(EnrolledPod pod, Socket listener, CancellationToken stopping) =>
         PodSockets.AcceptLoopAsync(listener, accepted => HandleAsync(pod, accepted, pod.Removed), ex => ProxyLog.AcceptFailed(_logger, pod, ex), stopping);
 
+    /// <summary>Handles one accepted connection; completes once it relays (the relay runs on) or was refused.</summary>
     public async Task HandleAsync(EnrolledPod pod, Socket accepted, CancellationToken stopping)
     {
         var client = new SocketTunnelStream(accepted);
@@ -83,7 +84,9 @@ internal sealed class OutboundProxy
             client.Reset();
             return;
         }
-        await ProxiedConnection.RelayAsync(_context, description, client, upstream, _logger, stopping);
+        // Not awaited: this method's state (everything resolved above) is not kept alive for the connection's
+        // whole life; the relay keeps what it needs and never throws.
+        _ = ProxiedConnection.RelayAsync(_context, description, client, upstream, _logger, stopping);
     }
 
     private ConnectionDescription Describe(EnrolledPod pod, IPEndPoint source, IPEndPoint target, Workload? workload, Service? service) => new(

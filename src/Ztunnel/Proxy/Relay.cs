@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using Ztunnel.Hbone;
 
 namespace Ztunnel.Proxy;
@@ -7,6 +8,11 @@ namespace Ztunnel.Proxy;
 /// A FIN (read returns 0) on one side becomes a half-close on the other; an error on either side
 /// resets both, so nothing is left half-open.
 /// </summary>
+/// <remarks>
+/// No cancellation token reaches the reads and writes: a pending read with a token registers on it, and an idle
+/// held connection would pay for that on both directions. To cut a relay, reset its ends
+/// (<see cref="TrackedConnection.Close"/> does): every pending operation fails at once.
+/// </remarks>
 internal static class Relay
 {
     /// <summary>
@@ -21,57 +27,42 @@ internal static class Relay
 
     /// <summary>
     /// Relays between <paramref name="client"/> (the side that opened the connection) and <paramref name="server"/>.
-    /// Completes when both directions are done; throws only for cancellation (after resetting both ends).
-    /// The caller owns both ends and must dispose them afterwards: a socket left to the finalizer is closed
-    /// abortively (RST), which would cut data still queued for the peer.
+    /// Returns true when both directions ended normally, false when the connection was reset (both ends are then
+    /// reset already). Never throws. The caller owns both ends and must dispose them afterwards: a socket left to
+    /// the finalizer is closed abortively (RST), which would cut data still queued for the peer.
     /// </summary>
-    public static async Task RunAsync(TunnelStream client, TunnelStream server, RelayCounters counters, CancellationToken cancellationToken)
+    public static async Task<bool> RunAsync(TunnelStream client, TunnelStream server, RelayCounters counters)
     {
-        using var cut = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (!await RunAsync(client, server, counters, cut))
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-        }
+        Task<bool> down = CopyAsync(server, client, counters, toServer: false);
+        bool upEnded = await CopyAsync(client, server, counters, toServer: true);
+        bool downEnded = await down;
+        return upEnded && downEnded;
     }
 
-    /// <summary>
-    /// The relay with a token source the caller already has (one per connection instead of two): the caller
-    /// cancels <paramref name="cut"/> to end the relay, and the relay cancels it when one direction fails.
-    /// Returns true when both directions ended normally, false when the connection was reset (both ends).
-    /// </summary>
-    internal static async Task<bool> RunAsync(TunnelStream client, TunnelStream server, RelayCounters counters, CancellationTokenSource cut)
+    /// <summary>One direction; false when it failed, after resetting both ends (so the other direction fails too).</summary>
+    private static async Task<bool> CopyAsync(TunnelStream from, TunnelStream to, RelayCounters counters, bool toServer)
     {
-        Task up = CopyAsync(client, server, counters, toServer: true, cut);
-        Task down = CopyAsync(server, client, counters, toServer: false, cut);
-        try
-        {
-            await Task.WhenAll(up, down);
-            return true;
-        }
-        catch
-        {
-            // One direction failed (reset, broken pipe, cancel): the connection is over both ways.
-            client.Reset();
-            server.Reset();
-            return false;
-        }
-    }
-
-    private static async Task CopyAsync(TunnelStream from, TunnelStream to, RelayCounters counters, bool toServer, CancellationTokenSource failed)
-    {
-        CancellationToken token = failed.Token;
         int size = InitialBufferSize;
         try
         {
             while (true)
             {
                 // Wait for data without holding a buffer: an idle connection costs no copy buffer at all.
-                _ = await from.ReadAsync(Memory<byte>.Empty, token);
-                int read = await from.MoveChunkToAsync(to, size, token);
+                if (from is Http2Stream tunnel)
+                {
+                    // Its pipe's own wait: no state machine of the stream's while the tunnel is idle.
+                    ReadResult ready = await tunnel.WaitForReceivedAsync();
+                    tunnel.EndWait(ready);
+                }
+                else
+                {
+                    _ = await from.ReadAsync(Memory<byte>.Empty);
+                }
+                int read = await from.MoveChunkToAsync(to, size, CancellationToken.None);
                 if (read == 0)
                 {
-                    await to.CompleteWritesAsync(token);
-                    return;
+                    await to.CompleteWritesAsync();
+                    return true;
                 }
                 if (toServer)
                 {
@@ -89,8 +80,10 @@ internal static class Relay
         }
         catch
         {
-            await failed.CancelAsync();
-            throw;
+            // Reset, broken pipe, or an end reset by the daemon: the connection is over both ways.
+            from.Reset();
+            to.Reset();
+            return false;
         }
     }
 }

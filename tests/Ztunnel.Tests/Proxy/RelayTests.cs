@@ -12,11 +12,10 @@ public sealed class RelayTests : IAsyncLifetime
 {
     private Socket _client = null!;      // the application's client end
     private Socket _server = null!;      // the application's server end
-    private Task _relay = null!;
     private SocketTunnelStream _relayDown = null!;  // the relay's ends: owned (and disposed) by whoever runs the relay
     private SocketTunnelStream _relayUp = null!;
-    private readonly RelayCounters _counters = new();
-    private readonly CancellationTokenSource _cancel = new();
+    private TrackedConnection _tracked = null!;
+    private Task<bool> _relay = null!;
 
     public async Task InitializeAsync()
     {
@@ -26,12 +25,15 @@ public sealed class RelayTests : IAsyncLifetime
         _server = server;
         _relayDown = new SocketTunnelStream(relayDown);
         _relayUp = new SocketTunnelStream(relayUp);
-        _relay = Relay.RunAsync(_relayDown, _relayUp, _counters, _cancel.Token);
+        _tracked = new ConnectionTracker(TimeProvider.System).Register(
+            new ConnectionDescription(ConnectionDirection.InboundPlaintext, (IPEndPoint)client.LocalEndPoint!, (IPEndPoint)server.LocalEndPoint!, null, null, null, null),
+            _relayDown, _relayUp);
+        _relay = Relay.RunAsync(_relayDown, _relayUp, _tracked.Counters);
     }
 
     public Task DisposeAsync()
     {
-        _cancel.Cancel();
+        _tracked.Close("test over");
         _client.Dispose();
         _server.Dispose();
         _relayDown.Dispose();
@@ -49,12 +51,13 @@ public sealed class RelayTests : IAsyncLifetime
         Task sendDown = SendAndFinishAsync(_server, down);
         byte[] atServer = await ReadToEndAsync(_server);
         byte[] atClient = await ReadToEndAsync(_client);
-        await Task.WhenAll(sendUp, sendDown, _relay).WaitAsync(TimeSpan.FromSeconds(60));
+        await Task.WhenAll(sendUp, sendDown).WaitAsync(TimeSpan.FromSeconds(60));
+        (await _relay.WaitAsync(TimeSpan.FromSeconds(60))).ShouldBeTrue();
 
         SHA256.HashData(atServer).ShouldBe(SHA256.HashData(up));
         SHA256.HashData(atClient).ShouldBe(SHA256.HashData(down));
-        _counters.ClientToServer.ShouldBe(up.Length);
-        _counters.ServerToClient.ShouldBe(down.Length);
+        _tracked.Counters.ClientToServer.ShouldBe(up.Length);
+        _tracked.Counters.ServerToClient.ShouldBe(down.Length);
     }
 
     [Fact]
@@ -94,13 +97,43 @@ public sealed class RelayTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Cancel_CutsBothEnds()
+    public async Task Close_ResetsBothEnds_OfAnIdleRelay()
     {
-        await _cancel.CancelAsync();
+        _tracked.Close("policy changed");
 
-        await Should.ThrowAsync<OperationCanceledException>(() => _relay.WaitAsync(TimeSpan.FromSeconds(30)));
+        (await _relay.WaitAsync(TimeSpan.FromSeconds(30))).ShouldBeFalse();
         (await ReadUntilClosedAsync(_client)).ShouldBeTrue();
         (await ReadUntilClosedAsync(_server)).ShouldBeTrue();
+        _tracked.CloseReason.ShouldBe("policy changed");
+    }
+
+    [Fact]
+    public async Task CutByToken_ResetsBothEnds_WhileDataFlows()
+    {
+        using var podRemoved = new CancellationTokenSource();
+        using CancellationTokenRegistration cut = _tracked.CutWhen(podRemoved.Token);
+        await _client.SendAsync("before"u8.ToArray());
+        var six = new byte[6];
+        (await _server.ReceiveAsync(six)).ShouldBe(6);
+
+        await podRemoved.CancelAsync();
+
+        (await _relay.WaitAsync(TimeSpan.FromSeconds(30))).ShouldBeFalse();
+        (await ReadUntilClosedAsync(_client)).ShouldBeTrue();
+        (await ReadUntilClosedAsync(_server)).ShouldBeTrue();
+        _tracked.CloseReason.ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Writes_LargerThanTheSocketBuffer_AllArrive_InOrder()
+    {
+        // The relay's first send never waits; what the socket buffer does not take goes out asynchronously.
+        byte[] burst = RandomNumberGenerator.GetBytes(32 * 1024 * 1024);
+        Task send = SendAndFinishAsync(_client, burst);
+        byte[] atServer = await ReadToEndAsync(_server);
+        await send;
+
+        SHA256.HashData(atServer).ShouldBe(SHA256.HashData(burst));
     }
 
     private static async Task<bool> ReadUntilClosedAsync(Socket socket)

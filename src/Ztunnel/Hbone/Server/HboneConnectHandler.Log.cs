@@ -19,8 +19,8 @@ internal sealed partial class HboneConnectHandler
         [LoggerMessage(EventId = 1113, Level = LogLevel.Debug, Message = "{Request}: the client left before the 200 was sent")]
         public static partial void ClientGone(ILogger logger, HboneRequest request);
 
-        [LoggerMessage(EventId = 1114, Level = LogLevel.Warning, Message = "{Request}: the session failed; stream reset")]
-        public static partial void SessionFailed(ILogger logger, HboneRequest request, Exception exception);
+        [LoggerMessage(EventId = 1114, Level = LogLevel.Warning, Message = "HBONE stream {StreamId} to {Authority}: the session failed; stream reset")]
+        public static partial void SessionFailed(ILogger logger, int streamId, string authority, Exception exception);
 
         [LoggerMessage(EventId = 1116, Level = LogLevel.Error, Message = "HBONE stream {StreamId} to {Authority} failed; stream reset")]
         public static partial void StreamFailed(ILogger logger, int streamId, string authority, Exception exception);

@@ -17,11 +17,22 @@ internal sealed partial class HboneConnectHandler
         _logger = logger;
     }
 
+    /// <summary>
+    /// Decides and answers one request; an accepted session then runs on in <see cref="RunSessionAsync"/>, so what
+    /// deciding needed (the headers, the request, the handler's result) is not kept for the tunnel's whole life.
+    /// Completes once the stream was answered; the stream is disposed when its session (if any) is over.
+    /// </summary>
     public async Task HandleAsync(Http2ServerConnection connection, Http2Stream stream, HboneRequestHeaders headers)
     {
+        bool handedOver = false;
         try
         {
-            await HandleCoreAsync(connection, stream, headers).ConfigureAwait(false);
+            IHboneSession? session = await AcceptAsync(connection, stream, headers).ConfigureAwait(false);
+            if (session is not null)
+            {
+                _ = RunSessionAsync(connection, stream, session);
+                handedOver = true;
+            }
         }
         catch (Exception e)
         {
@@ -31,12 +42,54 @@ internal sealed partial class HboneConnectHandler
         }
         finally
         {
-            // Resets the stream if it is still open both ways (a session that threw, or was never run).
+            if (!handedOver)
+            {
+                // Resets the stream if it is still open both ways (answered with an error, or the client left).
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Runs an accepted session; ends the stream cleanly if the session did, else resets it; then disposes both.</summary>
+    private async Task RunSessionAsync(Http2ServerConnection connection, Http2Stream stream, IHboneSession session)
+    {
+        // Taken now: a session may dispose the stream (its token source with it) before it returns.
+        CancellationToken aborted = stream.Aborted;
+        try
+        {
+            await using (session.ConfigureAwait(false))
+            {
+                try
+                {
+                    await session.RunAsync(stream, aborted).ConfigureAwait(false);
+                    connection.FinishStream(stream);
+                }
+                catch (Exception e)
+                {
+                    if (!aborted.IsCancellationRequested)
+                    {
+                        Log.SessionFailed(_logger, stream.Id, stream.Authority, e);
+                    }
+                    stream.Reset();
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            Log.StreamFailed(_logger, stream.Id, stream.Authority, e);
+        }
+        finally
+        {
+            // Resets the stream if it is still open both ways (a session that threw).
             await stream.DisposeAsync().ConfigureAwait(false);
         }
     }
 
-    private async Task HandleCoreAsync(Http2ServerConnection connection, Http2Stream stream, HboneRequestHeaders headers)
+    /// <summary>
+    /// Parses the request, asks the handler and answers. Returns the session to run once the 200 went out; null when
+    /// the request was answered otherwise (or the client left), in which case nothing is left to dispose.
+    /// </summary>
+    private async Task<IHboneSession?> AcceptAsync(Http2ServerConnection connection, Http2Stream stream, HboneRequestHeaders headers)
     {
         var info = connection.Info;
         var request = TryParse(headers, info, out string? error);
@@ -44,7 +97,7 @@ internal sealed partial class HboneConnectHandler
         {
             Log.BadRequest(_logger, info.Listener.Name, info.RemoteEndPoint, error!);
             await AnswerAsync(connection, stream, HboneStatus.BadRequest).ConfigureAwait(false);
-            return;
+            return null;
         }
 
         var aborted = stream.Aborted;
@@ -55,13 +108,13 @@ internal sealed partial class HboneConnectHandler
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
-            return; // the client reset the stream while we decided; nobody to answer
+            return null; // the client reset the stream while we decided; nobody to answer
         }
         catch (Exception e)
         {
             Log.HandlerFailed(_logger, request, e);
             await AnswerAsync(connection, stream, HboneStatus.ServiceUnavailable).ConfigureAwait(false);
-            return;
+            return null;
         }
         if (!result.IsAccepted)
         {
@@ -69,32 +122,26 @@ internal sealed partial class HboneConnectHandler
             var status = result.Status == default ? HboneStatus.ServiceUnavailable : result.Status;
             Log.Rejected(_logger, request, (int)status, result.Reason ?? "handler returned no decision");
             await AnswerAsync(connection, stream, status).ConfigureAwait(false);
-            return;
+            return null;
         }
 
-        await using var session = result.Session!;
+        IHboneSession session = result.Session!;
         try
         {
             // HEADERS (:status 200) without END_STREAM: the tunnel is open.
             await connection.SendResponseAsync(stream, HboneStatus.Ok).ConfigureAwait(false);
+            return session;
         }
         catch (Exception e) when (e is IOException or InvalidOperationException)
         {
             Log.ClientGone(_logger, request);
-            return;
+            await session.DisposeAsync().ConfigureAwait(false);
+            return null;
         }
-        try
+        catch
         {
-            await session.RunAsync(stream, aborted).ConfigureAwait(false);
-            connection.FinishStream(stream);
-        }
-        catch (Exception e)
-        {
-            if (!aborted.IsCancellationRequested)
-            {
-                Log.SessionFailed(_logger, request, e);
-            }
-            stream.Reset();
+            await session.DisposeAsync().ConfigureAwait(false);
+            throw;
         }
     }
 
