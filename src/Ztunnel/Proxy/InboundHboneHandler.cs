@@ -79,6 +79,9 @@ internal sealed class InboundHboneHandler : IHboneRequestHandler
         public Task RunAsync(TunnelStream tunnel, CancellationToken cancellationToken) =>
             ProxiedConnection.RelayAsync(owner._context, description, tunnel, app, owner._logger, cancellationToken, alsoCutBy: podRemoved);
 
+        // The relay disposes both ends (the tunnel reset unless it ended both ways) and never throws.
+        public bool EndsTunnelItself => true;
+
         // RunAsync disposes the app socket; this covers a session that never ran (the 200 could not be sent).
         public ValueTask DisposeAsync() => app.DisposeAsync();
     }

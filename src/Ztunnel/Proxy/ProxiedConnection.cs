@@ -22,8 +22,12 @@ internal static class ProxiedConnection
         context.Observer.Opened(tracked);
         try
         {
-            // A reset (cut by the daemon, the pod going away, or an error on either side) already reset both ends.
-            await Relay.RunAsync(client, server, tracked.Counters);
+            // Relay.RunAsync's two directions, joined here rather than in a frame of its own: this method waits for
+            // the connection's whole life anyway, and every frame that waits with it is memory a held connection
+            // keeps. A reset (cut by the daemon, the pod going away, an error on either side) resets both ends.
+            Task<bool> down = Relay.CopyAsync(server, client, tracked.Counters, toServer: false);
+            await Relay.CopyAsync(client, server, tracked.Counters, toServer: true);
+            await down;
         }
         finally
         {

@@ -39,8 +39,8 @@ internal static class Relay
         return upEnded && downEnded;
     }
 
-    /// <summary>One direction; false when it failed, after resetting both ends (so the other direction fails too).</summary>
-    private static async Task<bool> CopyAsync(TunnelStream from, TunnelStream to, RelayCounters counters, bool toServer)
+    /// <summary>One direction; false when it failed, after resetting both ends (so the other direction fails too). Never throws.</summary>
+    internal static async Task<bool> CopyAsync(TunnelStream from, TunnelStream to, RelayCounters counters, bool toServer)
     {
         int size = InitialBufferSize;
         try

@@ -28,7 +28,12 @@ internal sealed partial class HboneConnectHandler
         try
         {
             IHboneSession? session = await AcceptAsync(connection, stream, headers).ConfigureAwait(false);
-            if (session is not null)
+            if (session is { EndsTunnelItself: true })
+            {
+                _ = session.RunAsync(stream, stream.Aborted);
+                handedOver = true;
+            }
+            else if (session is not null)
             {
                 _ = RunSessionAsync(connection, stream, session);
                 handedOver = true;
