@@ -1,28 +1,23 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 
 namespace Ztunnel.Hbone;
 
 /// <summary>
-/// One CONNECT tunnel on an <see cref="Http2Connection"/>, either role. Received DATA lands in a private pipe
-/// (no pause threshold: the peer's flow-control window is what bounds it) so the connection's read loop
-/// never waits for this stream's reader. Fields marked "under _sync" belong to the connection's lock.
+/// One CONNECT tunnel on an <see cref="Http2Connection"/>, either role. Received DATA lands in a private
+/// <see cref="StreamReceiveBuffer"/> (no pause threshold: the peer's flow-control window is what bounds it) so
+/// the connection's read loop never waits for this stream's reader. Fields marked "under _sync" belong to the
+/// connection's lock.
 /// </summary>
 internal sealed class Http2Stream : TunnelStream
 {
-    private static readonly PipeOptions ReceivePipeOptions = new(
-        pool: Http2BufferPool.Shared, readerScheduler: ReadLoopScheduler.Instance, pauseWriterThreshold: 0, resumeWriterThreshold: 0,
-        minimumSegmentSize: Http2BufferPool.BlockSize, useSynchronizationContext: false);
-
     private readonly Http2Connection _connection;
-    private readonly Pipe _receive = new(ReceivePipeOptions);
+    private readonly StreamReceiveBuffer _receive = new(Http2BufferPool.Shared);
     // Client streams wait for the response; server streams give the session a token that fires on reset.
     private readonly TaskCompletionSource? _response;
     private readonly CancellationTokenSource? _aborted;
     private TaskCompletionSource? _writerWaiter;
     private Exception? _error;
-    private bool _receiveCompleted;
     private int _disposed;
 
     /// <param name="server">True for a stream the peer opened (we answer it), false for one we opened.</param>
@@ -55,7 +50,7 @@ internal sealed class Http2Stream : TunnelStream
     internal long SendWindow { get; set; }
     internal int ReceiveWindow { get; set; }
     internal int ReceiveUnacked { get; set; }
-    /// <summary>Bytes delivered into the pipe and not yet consumed: connection credit to return if nobody reads them.</summary>
+    /// <summary>Bytes delivered into the receive buffer and not yet consumed: connection credit to return if nobody reads them.</summary>
     internal int ReceiveBuffered { get; set; }
     internal bool CreditReturned { get; set; }
     internal bool LocalClosed { get; set; }
@@ -90,24 +85,19 @@ internal sealed class Http2Stream : TunnelStream
         _writerWaiter = null;
     }
 
-    /// <summary>True while data delivered to the pipe awaits <see cref="PublishReceivedLocked"/>.</summary>
+    /// <summary>True while data delivered to the receive buffer awaits <see cref="PublishReceived"/>.</summary>
     internal bool PublishPending { get; set; }
 
     /// <summary>Whether the reader runs on the read loop at the next publish (read loop only).</summary>
     internal bool PublishInline { get; set; }
 
-    /// <summary>Copies received DATA into the pipe; the reader sees it at the next <see cref="PublishReceivedLocked"/>.</summary>
+    /// <summary>Copies received DATA into the receive buffer; the reader sees it at the next <see cref="PublishReceived"/>.</summary>
     internal void DeliverLocked(in ReadOnlySequence<byte> data)
     {
-        if (data.IsEmpty || _receiveCompleted)
+        if (!data.IsEmpty && _receive.Write(data))
         {
-            return;
+            ReceiveBuffered += (int)data.Length;
         }
-        foreach (ReadOnlyMemory<byte> segment in data)
-        {
-            _receive.Writer.Write(segment.Span);
-        }
-        ReceiveBuffered += (int)data.Length;
     }
 
     /// <summary>
@@ -115,39 +105,10 @@ internal sealed class Http2Stream : TunnelStream
     /// loop calls this once per batch of frames rather than per frame, so a burst of frames costs the reader
     /// one wake-up, and outside the connection lock, so the reader may take it.
     /// </summary>
-    internal void PublishReceived()
-    {
-        if (Volatile.Read(ref _receiveCompleted))
-        {
-            return;
-        }
-        try
-        {
-            // Never waits: the pipe has no pause threshold.
-            ValueTask<FlushResult> flush = _receive.Writer.FlushAsync();
-            if (flush.IsCompleted)
-            {
-                flush.GetAwaiter().GetResult();
-            }
-            else
-            {
-                flush.AsTask().GetAwaiter().GetResult();
-            }
-        }
-        catch (InvalidOperationException) when (Volatile.Read(ref _receiveCompleted))
-        {
-            // Reset or failed on another thread since the data was delivered; completing published it.
-        }
-    }
+    internal void PublishReceived() => _receive.Publish();
 
-    internal void CompleteReceiveLocked(Exception? error)
-    {
-        if (!_receiveCompleted)
-        {
-            _receiveCompleted = true;
-            _receive.Writer.Complete(error);
-        }
-    }
+    /// <summary>Null: END_STREAM (reads drain what is left, then end); else reads throw <paramref name="error"/>.</summary>
+    internal void CompleteReceiveLocked(Exception? error) => _receive.Complete(error);
 
     internal void CompleteResponse(Exception? error)
     {
@@ -198,63 +159,63 @@ internal sealed class Http2Stream : TunnelStream
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        if (buffer.IsEmpty)
-        {
-            // Zero-byte read: completes once data (or the end) is there and consumes nothing, so the relay
-            // waits on an idle tunnel without holding a copy buffer.
-            ReadResult ready = await _receive.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            _receive.Reader.AdvanceTo(ready.Buffer.Start);
-            return 0;
-        }
         if (await ReadReceivedAsync(cancellationToken).ConfigureAwait(false) is not { } data)
         {
             return 0;
         }
+        // Zero-byte read: completes once data (or the end) is there and consumes nothing, so the relay waits on
+        // an idle tunnel without holding a copy buffer.
         int n = (int)Math.Min(data.Length, buffer.Length);
         data.Slice(0, n).CopyTo(buffer.Span);
-        _receive.Reader.AdvanceTo(data.GetPosition(n));
-        _connection.OnDataConsumed(this, n);
+        _receive.Consume(n);
+        if (n > 0)
+        {
+            _connection.OnDataConsumed(this, n);
+        }
         return n;
     }
 
     /// <summary>
-    /// Waits until received data (or the end, or a reset) is there, as a zero-byte read does, but returns the pipe's
-    /// own wait: the relay awaits it directly, so an idle tunnel holds no state machine of the stream's. End it with
-    /// <see cref="EndWait"/>, which consumes nothing.
+    /// Completes when received data (or the end, or a reset) is there, as a zero-byte read does, but is the receive
+    /// buffer's own wait: the relay awaits it directly, so an idle tunnel holds no state machine of the stream's and
+    /// a wait allocates nothing. Consumes nothing; a failure surfaces at the next read.
     /// </summary>
-    internal ValueTask<ReadResult> WaitForReceivedAsync()
+    internal ValueTask WaitForReceivedAsync()
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        return _receive.Reader.ReadAsync();
+        return _receive.WaitAsync();
     }
 
-    /// <summary>Ends a <see cref="WaitForReceivedAsync"/>: the data stays for the next read.</summary>
-    internal void EndWait(in ReadResult ready) => _receive.Reader.AdvanceTo(ready.Buffer.Start);
-
     /// <summary>
-    /// The received bytes not yet consumed (a pipe read the caller must end with AdvanceTo), or null at the end of
-    /// the stream (nothing more will come; no read is left open).
+    /// The received bytes not yet consumed (a read the caller must end with <see cref="StreamReceiveBuffer.Consume"/>),
+    /// or null at the end of the stream (nothing more will come; no read is left open).
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<ReadOnlySequence<byte>?> ReadReceivedAsync(CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         while (true)
         {
-            ReadResult result = await _receive.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            if (!result.Buffer.IsEmpty)
+            if (_receive.TryRead(out ReadOnlySequence<byte> data))
             {
-                return result.Buffer;
+                return data.IsEmpty ? null : data;
             }
-            _receive.Reader.AdvanceTo(result.Buffer.End);
-            if (result.IsCompleted)
+            if (!cancellationToken.CanBeCanceled)
             {
-                return null;
+                await _receive.WaitAsync().ConfigureAwait(false);
+                continue;
             }
+            // The registration lives only while this read waits: nothing per idle stream.
+            using (cancellationToken.UnsafeRegister(static buffer => ((StreamReceiveBuffer)buffer!).CancelWait(), _receive))
+            {
+                await _receive.WaitAsync().ConfigureAwait(false);
+            }
+            cancellationToken.ThrowIfCancellationRequested();
         }
     }
 
     /// <summary>
-    /// Writes received DATA to <paramref name="destination"/> straight from this stream's receive pipe, without
+    /// Writes received DATA to <paramref name="destination"/> straight from this stream's receive buffer, without
     /// the copy into a caller's buffer that <see cref="ReadAsync(Memory{byte}, CancellationToken)"/> makes. The
     /// flow-control credit goes back once the destination took the bytes, as with a read.
     /// </summary>
@@ -276,12 +237,12 @@ internal sealed class Http2Stream : TunnelStream
         }
         catch
         {
-            // End the read (the pipe allows one at a time); the relay resets both ends after this.
-            _receive.Reader.AdvanceTo(received.Start);
+            // End the read (one at a time) without consuming; the relay resets both ends after this.
+            _receive.Consume(0);
             throw;
         }
         int n = (int)data.Length;
-        _receive.Reader.AdvanceTo(data.End);
+        _receive.Consume(n);
         _connection.OnDataConsumed(this, n);
         return n;
     }
@@ -323,7 +284,7 @@ internal sealed class Http2Stream : TunnelStream
         {
             // Not closed both ways: RST_STREAM CANCEL; either way unread data's credit goes back.
             _connection.ReleaseStream(this);
-            _receive.Reader.Complete();
+            _receive.Dispose();
             _aborted?.Dispose();
         }
         base.Dispose(disposing);

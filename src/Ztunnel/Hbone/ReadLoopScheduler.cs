@@ -3,11 +3,12 @@ using System.IO.Pipelines;
 namespace Ztunnel.Hbone;
 
 /// <summary>
-/// The reader scheduler of every stream's receive pipe: a stream's reader (the relay) runs on the
-/// connection's read loop thread when the read loop publishes new data, instead of being queued to a
-/// thread-pool worker. That saves a hand-off (a wake-up and a context switch) per batch of received DATA:
-/// the relay copies the data out and sends it to the app socket (which completes at once unless the
-/// socket is full) and the read loop goes on.
+/// Where a stream's reader (the relay) is woken: on the connection's read loop thread when the read loop
+/// publishes new data, instead of on a thread-pool worker. That saves a hand-off (a wake-up and a context
+/// switch) per batch of received DATA: the relay copies the data out and sends it to the app socket (which
+/// completes at once unless the socket is full) and the read loop goes on. Streams wake their reader through
+/// <see cref="Run"/> (<see cref="StreamReceiveBuffer"/>); the <see cref="PipeScheduler"/> face applies the same
+/// rules to anything scheduled as a pipe continuation.
 /// </summary>
 /// <remarks>
 /// Inline only inside <see cref="RunInline"/>, which the read loop calls outside the connection lock.
@@ -40,6 +41,26 @@ internal sealed class ReadLoopScheduler : PipeScheduler
         }
     }
 
+    /// <summary>Runs <paramref name="work"/> here when inline (one level), else queues it (no allocation either way).</summary>
+    public static void Run(IThreadPoolWorkItem work)
+    {
+        if (!t_inline)
+        {
+            System.Threading.ThreadPool.UnsafeQueueUserWorkItem(work, preferLocal: false);
+            return;
+        }
+        // Only the first level runs here: what the continuation schedules in turn goes to the pool.
+        t_inline = false;
+        try
+        {
+            work.Execute();
+        }
+        finally
+        {
+            t_inline = true;
+        }
+    }
+
     public override void Schedule(Action<object?> action, object? state)
     {
         if (!t_inline)
@@ -47,7 +68,6 @@ internal sealed class ReadLoopScheduler : PipeScheduler
             System.Threading.ThreadPool.UnsafeQueueUserWorkItem(action, state, preferLocal: false);
             return;
         }
-        // Only the first level runs here: what the continuation schedules in turn goes to the pool.
         t_inline = false;
         try
         {

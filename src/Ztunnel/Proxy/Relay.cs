@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using Ztunnel.Hbone;
 
 namespace Ztunnel.Proxy;
@@ -50,9 +49,8 @@ internal static class Relay
                 // Wait for data without holding a buffer: an idle connection costs no copy buffer at all.
                 if (from is Http2Stream tunnel)
                 {
-                    // Its pipe's own wait: no state machine of the stream's while the tunnel is idle.
-                    ReadResult ready = await tunnel.WaitForReceivedAsync();
-                    tunnel.EndWait(ready);
+                    // Its receive buffer's own wait: no state machine of the stream's while the tunnel is idle.
+                    await tunnel.WaitForReceivedAsync();
                 }
                 else
                 {

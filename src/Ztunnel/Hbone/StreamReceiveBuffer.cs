@@ -1,0 +1,370 @@
+using System.Buffers;
+using System.Runtime.ExceptionServices;
+using System.Threading.Tasks.Sources;
+
+namespace Ztunnel.Hbone;
+
+/// <summary>
+/// The received DATA of one <see cref="Http2Stream"/>, waiting for its reader: what a <c>Pipe</c> did before, at
+/// a fraction of the memory a held idle tunnel pays for (a pipe kept ~500 B per stream for its whole life: its
+/// reader, writer, pooled segment and segment stack). Bytes live in <see cref="Http2BufferPool"/> blocks that go
+/// back to the pool as soon as they are consumed; an idle stream holds this object and one empty
+/// <see cref="ReceiveSegment"/>. No pause threshold: the peer's flow-control window is what bounds it.
+/// </summary>
+/// <remarks>
+/// Thread safety: one writer (the connection's read loop, which calls <see cref="Write"/> and
+/// <see cref="Complete"/> under the connection lock and <see cref="Publish"/> outside it) and one reader at a
+/// time on any thread (<see cref="TryRead"/> then <see cref="Consume"/>, <see cref="WaitAsync"/> in between).
+/// This object's own monitor guards the positions and segments; it is held only for bookkeeping and the copy in,
+/// never while a reader's continuation runs. The reader is woken through <see cref="ReadLoopScheduler.Run"/>:
+/// inline when the read loop publishes inside <see cref="ReadLoopScheduler.RunInline"/>, else on the pool (so
+/// never inside the connection lock). The wait is this object (<see cref="IValueTaskSource"/>, reset per wait),
+/// so waiting allocates nothing.
+/// </remarks>
+internal sealed class StreamReceiveBuffer : IValueTaskSource, IThreadPoolWorkItem
+{
+    private readonly MemoryPool<byte> _pool;
+    // Oldest segment with unconsumed bytes (after everything is consumed: the one kept, without a block).
+    private ReceiveSegment? _head;
+    // The segment the writer fills; its NextSegment chain holds spares while the stream is busy.
+    private ReceiveSegment? _tail;
+    // Stream byte offsets: consumed <= published <= written. Only published bytes are the reader's.
+    private long _written;
+    private long _published;
+    private long _consumed;
+    private Exception? _error;
+    private Action<object?>? _continuation;
+    private object? _continuationState;
+    private short _version;
+    private bool _completed;
+    private bool _waiting;
+    private bool _signaled;
+    private bool _reading;
+    private bool _disposed;
+
+    public StreamReceiveBuffer(MemoryPool<byte> pool) => _pool = pool;
+
+    /// <summary>Pool blocks held now (tests and diagnostics).</summary>
+    internal int BlocksHeld
+    {
+        get
+        {
+            lock (this)
+            {
+                int blocks = 0;
+                for (ReceiveSegment? s = _head; s is not null; s = s.NextSegment)
+                {
+                    blocks += s.HasBlock ? 1 : 0;
+                }
+                return blocks;
+            }
+        }
+    }
+
+    /// <summary>Copies <paramref name="data"/> in; the reader sees it at the next <see cref="Publish"/>. False once completed.</summary>
+    public bool Write(in ReadOnlySequence<byte> data)
+    {
+        lock (this)
+        {
+            if (_completed || _disposed)
+            {
+                return false;
+            }
+            foreach (ReadOnlyMemory<byte> memory in data)
+            {
+                ReadOnlySpan<byte> source = memory.Span;
+                while (!source.IsEmpty)
+                {
+                    ReceiveSegment tail = WritableTailLocked();
+                    Span<byte> room = tail.WritableSpan((int)(_written - tail.RunningIndex));
+                    int n = Math.Min(room.Length, source.Length);
+                    source[..n].CopyTo(room);
+                    source = source[n..];
+                    _written += n;
+                }
+            }
+            return true;
+        }
+    }
+
+    /// <summary>Makes written bytes visible to the reader and wakes it if it waits.</summary>
+    public void Publish()
+    {
+        lock (this)
+        {
+            if (_completed || _disposed || _written == _published)
+            {
+                return;
+            }
+            _published = _written;
+        }
+        Wake();
+    }
+
+    /// <summary>
+    /// No more data: null is the end of the stream (reads return what is left, then the end), an exception a
+    /// failure every read from now on throws (unread data is dropped, as a pipe completed with an error did).
+    /// </summary>
+    public void Complete(Exception? error)
+    {
+        lock (this)
+        {
+            if (_completed)
+            {
+                return;
+            }
+            _completed = true;
+            _error = error;
+            _published = _written;
+        }
+        Wake();
+    }
+
+    /// <summary>
+    /// True with the unconsumed bytes (empty: the end of the stream), which the reader owns until it calls
+    /// <see cref="Consume"/>; false when nothing is there yet (<see cref="WaitAsync"/>). Throws the completion error.
+    /// </summary>
+    public bool TryRead(out ReadOnlySequence<byte> data)
+    {
+        lock (this)
+        {
+            if (_error is not null)
+            {
+                ExceptionDispatchInfo.Throw(_error);
+            }
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_reading)
+            {
+                throw new InvalidOperationException("HBONE stream receive buffer: a read is already in progress (one reader at a time)");
+            }
+            if (_published > _consumed)
+            {
+                ReceiveSegment start = _head!;
+                ReceiveSegment end = start;
+                while (_published > end.RunningIndex + end.Memory.Length)
+                {
+                    end = end.NextSegment!;
+                }
+                data = new ReadOnlySequence<byte>(start, (int)(_consumed - start.RunningIndex), end, (int)(_published - end.RunningIndex));
+                _reading = true;
+                return true;
+            }
+            data = default;
+            return _completed;
+        }
+    }
+
+    /// <summary>Ends a successful <see cref="TryRead"/>: the first <paramref name="count"/> bytes are gone (0: none).</summary>
+    public void Consume(long count)
+    {
+        lock (this)
+        {
+            if (!_reading)
+            {
+                throw new InvalidOperationException("HBONE stream receive buffer: Consume without a read in progress");
+            }
+            ArgumentOutOfRangeException.ThrowIfNegative(count);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(count, _published - _consumed);
+            _reading = false;
+            if (_disposed)
+            {
+                // Disposed while the reader held the bytes: their blocks were kept until now.
+                ReturnAllLocked();
+                return;
+            }
+            _consumed += count;
+            ReturnConsumedLocked();
+        }
+    }
+
+    /// <summary>
+    /// Completes when there are bytes to read, the end, a failure or a <see cref="CancelWait"/>: the caller then
+    /// calls <see cref="TryRead"/> again. Consumes nothing. Waiting allocates nothing.
+    /// </summary>
+    public ValueTask WaitAsync()
+    {
+        lock (this)
+        {
+            if (_published > _consumed || _completed || _disposed)
+            {
+                return default;
+            }
+            if (_waiting || _signaled)
+            {
+                throw new InvalidOperationException("HBONE stream receive buffer: a wait is already in progress (one reader at a time)");
+            }
+            _waiting = true;
+            return new ValueTask(this, _version);
+        }
+    }
+
+    /// <summary>Ends a pending <see cref="WaitAsync"/> early (the reader's token fired); the reader checks its token.</summary>
+    public void CancelWait() => Wake();
+
+    /// <summary>Returns every block to the pool (at once, or when the reader holding some consumes) and wakes a waiting reader.</summary>
+    public void Dispose()
+    {
+        lock (this)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            if (!_reading)
+            {
+                ReturnAllLocked();
+            }
+        }
+        Wake();
+    }
+
+    private ReceiveSegment WritableTailLocked()
+    {
+        ReceiveSegment? tail = _tail;
+        if (tail is null)
+        {
+            tail = new ReceiveSegment();
+            _head = _tail = tail;
+        }
+        if (!tail.HasBlock)
+        {
+            // Idle until now (everything consumed): start a fresh block at the current stream offset.
+            tail.Attach(_pool.Rent(Http2BufferPool.BlockSize), _written);
+            return tail;
+        }
+        if (_written - tail.RunningIndex < tail.Memory.Length)
+        {
+            return tail;
+        }
+        ReceiveSegment next = tail.NextSegment ?? new ReceiveSegment();
+        next.Attach(_pool.Rent(Http2BufferPool.BlockSize), _written);
+        tail.NextSegment = next;
+        _tail = next;
+        return next;
+    }
+
+    private void ReturnConsumedLocked()
+    {
+        ReceiveSegment tail = _tail!;
+        while (_head != tail && _consumed >= _head!.RunningIndex + _head.Memory.Length)
+        {
+            // A full block wholly consumed: back to the pool; its segment becomes a spare after the tail.
+            ReceiveSegment done = _head;
+            _head = done.NextSegment;
+            done.ReturnBlock();
+            done.NextSegment = tail.NextSegment;
+            tail.NextSegment = done;
+        }
+        if (_consumed == _written && tail.HasBlock)
+        {
+            // Idle: no block, and only this one segment kept for the next bytes.
+            tail.ReturnBlock();
+            tail.NextSegment = null;
+        }
+    }
+
+    private void ReturnAllLocked()
+    {
+        for (ReceiveSegment? s = _head; s is not null; s = s.NextSegment)
+        {
+            s.ReturnBlock();
+        }
+        _head = _tail = null;
+    }
+
+    private void Wake()
+    {
+        lock (this)
+        {
+            if (!_waiting)
+            {
+                return;
+            }
+            _waiting = false;
+            _signaled = true;
+            if (_continuation is null)
+            {
+                // Not awaited yet: OnCompleted will see the signal.
+                return;
+            }
+        }
+        ReadLoopScheduler.Run(this);
+    }
+
+    void IThreadPoolWorkItem.Execute()
+    {
+        Action<object?>? continuation;
+        object? state;
+        lock (this)
+        {
+            continuation = _continuation;
+            state = _continuationState;
+            _continuation = null;
+            _continuationState = null;
+        }
+        continuation?.Invoke(state);
+    }
+
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token)
+    {
+        lock (this)
+        {
+            ValidateTokenLocked(token);
+            return _signaled ? ValueTaskSourceStatus.Succeeded : ValueTaskSourceStatus.Pending;
+        }
+    }
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+    {
+        // The scheduling context is ignored, as the pipe did (useSynchronizationContext: false). The execution
+        // context flows when asked; async methods never ask (their builder restores it), so that costs nothing here.
+        if ((flags & ValueTaskSourceOnCompletedFlags.FlowExecutionContext) != 0 && ExecutionContext.Capture() is { } context)
+        {
+            state = (continuation, state, context);
+            continuation = static s =>
+            {
+                var (inner, innerState, captured) = ((Action<object?>, object?, ExecutionContext))s!;
+                ExecutionContext.Run(captured, static t =>
+                {
+                    var (c, cs) = ((Action<object?>, object?))t!;
+                    c(cs);
+                }, (inner, innerState));
+            };
+        }
+        lock (this)
+        {
+            ValidateTokenLocked(token);
+            _continuation = continuation;
+            _continuationState = state;
+            if (!_signaled)
+            {
+                return;
+            }
+        }
+        // Signaled between the caller's status check and here: never run a continuation on the awaiting thread.
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
+
+    void IValueTaskSource.GetResult(short token)
+    {
+        lock (this)
+        {
+            ValidateTokenLocked(token);
+            if (!_signaled)
+            {
+                throw new InvalidOperationException("HBONE stream receive buffer: the wait has not completed");
+            }
+            _signaled = false;
+            _version++;
+        }
+    }
+
+    private void ValidateTokenLocked(short token)
+    {
+        if (token != _version)
+        {
+            throw new InvalidOperationException("HBONE stream receive buffer: the wait was already consumed (a ValueTask awaited twice)");
+        }
+    }
+}
