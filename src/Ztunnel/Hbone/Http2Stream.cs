@@ -85,6 +85,9 @@ internal sealed class Http2Stream : TunnelStream
         _writerWaiter = null;
     }
 
+    /// <summary>Pool blocks the receive buffer holds now (tests: an idle stream holds none).</summary>
+    internal int ReceiveBlocksHeld => _receive.BlocksHeld;
+
     /// <summary>True while data delivered to the receive buffer awaits <see cref="PublishReceived"/>.</summary>
     internal bool PublishPending { get; set; }
 

@@ -1,0 +1,317 @@
+using System.Buffers;
+using Ztunnel.Hbone;
+
+namespace Ztunnel.Tests.Hbone;
+
+/// <summary>
+/// The per-stream receive buffer on its own: what the read loop writes and publishes is what the reader gets, in
+/// order, and every pool block goes back as soon as nobody needs it (an idle held tunnel keeps none).
+/// </summary>
+public sealed class StreamReceiveBufferTests
+{
+    private const int Block = Http2BufferPool.BlockSize;
+    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public void WritesAcrossBlocks_ReadBackInOrder_AndConsumingAllReturnsEveryBlock()
+    {
+        var pool = new Http2BufferPool();
+        var buffer = new StreamReceiveBuffer(pool);
+        byte[] sent = Http2FlowControlTests.Pattern(2 * Block + 12_345);
+        // Odd-sized frames, so writes straddle block boundaries.
+        for (int offset = 0; offset < sent.Length; offset += 16_383)
+        {
+            buffer.Write(new ReadOnlySequence<byte>(sent.AsMemory(offset, Math.Min(16_383, sent.Length - offset)))).ShouldBeTrue();
+        }
+        buffer.Publish();
+
+        buffer.TryRead(out ReadOnlySequence<byte> data).ShouldBeTrue();
+        data.ToArray().ShouldBe(sent);
+        buffer.BlocksHeld.ShouldBe(3);
+        buffer.Consume(data.Length);
+
+        buffer.BlocksHeld.ShouldBe(0);
+        pool.FreeCount.ShouldBe(3);
+        buffer.TryRead(out _).ShouldBeFalse("nothing left and not ended: the reader must wait");
+    }
+
+    [Fact]
+    public void UnpublishedBytes_AreNotTheReaders()
+    {
+        var buffer = new StreamReceiveBuffer(new Http2BufferPool());
+        buffer.Write(Bytes("hello"));
+
+        buffer.TryRead(out _).ShouldBeFalse();
+        buffer.WaitAsync().AsTask().IsCompleted.ShouldBeFalse();
+    }
+
+    [Fact]
+    public void PartialConsume_KeepsTheRest_AndReturnsOnlyWhollyConsumedBlocks()
+    {
+        var pool = new Http2BufferPool();
+        var buffer = new StreamReceiveBuffer(pool);
+        byte[] sent = Http2FlowControlTests.Pattern(2 * Block + Block / 2);
+        buffer.Write(new ReadOnlySequence<byte>(sent));
+        buffer.Publish();
+
+        buffer.TryRead(out ReadOnlySequence<byte> first).ShouldBeTrue();
+        buffer.Consume(Block + Block / 2);
+        pool.FreeCount.ShouldBe(1);
+        buffer.BlocksHeld.ShouldBe(2);
+
+        buffer.TryRead(out ReadOnlySequence<byte> rest).ShouldBeTrue();
+        rest.ToArray().ShouldBe(sent[(Block + Block / 2)..]);
+        buffer.Consume(0);
+        buffer.TryRead(out rest).ShouldBeTrue("consuming nothing leaves everything for the next read");
+        rest.Length.ShouldBe(Block);
+        buffer.Consume(rest.Length);
+        pool.FreeCount.ShouldBe(3);
+        first.Length.ShouldBe(sent.Length);
+    }
+
+    [Fact]
+    public void AfterGoingIdle_NewBytesFollowTheOldOnes_InAFreshBlock()
+    {
+        var pool = new Http2BufferPool();
+        var buffer = new StreamReceiveBuffer(pool);
+        buffer.Write(Bytes("first"));
+        buffer.Publish();
+        buffer.TryRead(out ReadOnlySequence<byte> data).ShouldBeTrue();
+        buffer.Consume(data.Length);
+        buffer.BlocksHeld.ShouldBe(0);
+
+        buffer.Write(Bytes("second"));
+        buffer.Publish();
+
+        buffer.TryRead(out data).ShouldBeTrue();
+        data.ToArray().ShouldBe("second"u8.ToArray());
+        buffer.Consume(3);
+        buffer.TryRead(out data).ShouldBeTrue();
+        data.ToArray().ShouldBe("ond"u8.ToArray());
+        buffer.Consume(3);
+        pool.Rents.ShouldBe(2);
+        pool.FreeCount.ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task AWaitingReader_IsWokenByPublish_AndTheWaitConsumesNothing()
+    {
+        var buffer = new StreamReceiveBuffer(new Http2BufferPool());
+        ValueTask wait = buffer.WaitAsync();
+        wait.IsCompleted.ShouldBeFalse();
+
+        await Task.Run(() =>
+        {
+            buffer.Write(Bytes("wake up"));
+            buffer.Publish();
+        });
+        await wait.AsTask().WaitAsync(Guard);
+
+        buffer.WaitAsync().AsTask().IsCompleted.ShouldBeTrue("data is there: a wait completes at once");
+        buffer.TryRead(out ReadOnlySequence<byte> data).ShouldBeTrue();
+        data.ToArray().ShouldBe("wake up"u8.ToArray());
+        buffer.Consume(data.Length);
+    }
+
+    [Fact]
+    public async Task End_DeliversTheRemainingBytesFirst_ThenAnEmptyRead()
+    {
+        var buffer = new StreamReceiveBuffer(new Http2BufferPool());
+        buffer.Write(Bytes("tail"));
+        buffer.Complete(null);
+
+        buffer.Write(Bytes("late")).ShouldBeFalse("nothing is accepted after the end");
+        buffer.TryRead(out ReadOnlySequence<byte> data).ShouldBeTrue();
+        data.ToArray().ShouldBe("tail"u8.ToArray());
+        buffer.Consume(data.Length);
+        buffer.TryRead(out data).ShouldBeTrue();
+        data.IsEmpty.ShouldBeTrue();
+        await buffer.WaitAsync().AsTask().WaitAsync(Guard);
+    }
+
+    [Fact]
+    public async Task AWaitingReader_IsWokenByTheEnd()
+    {
+        var buffer = new StreamReceiveBuffer(new Http2BufferPool());
+        ValueTask wait = buffer.WaitAsync();
+
+        buffer.Complete(null);
+
+        await wait.AsTask().WaitAsync(Guard);
+        buffer.TryRead(out ReadOnlySequence<byte> data).ShouldBeTrue();
+        data.IsEmpty.ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task Failure_WakesTheReader_AndEveryReadThrowsThatException()
+    {
+        var pool = new Http2BufferPool();
+        var buffer = new StreamReceiveBuffer(pool);
+        buffer.Write(Bytes("unread"));
+        buffer.Publish();
+        buffer.TryRead(out ReadOnlySequence<byte> data).ShouldBeTrue();
+        buffer.Consume(data.Length);
+        ValueTask wait = buffer.WaitAsync();
+        var reset = new IOException("HBONE stream 1 was reset by the peer (RST_STREAM CANCEL)");
+
+        buffer.Complete(reset);
+
+        await wait.AsTask().WaitAsync(Guard);
+        Should.Throw<IOException>(() => buffer.TryRead(out _)).ShouldBeSameAs(reset);
+        Should.Throw<IOException>(() => buffer.TryRead(out _)).ShouldBeSameAs(reset);
+    }
+
+    [Fact]
+    public void Dispose_ReturnsUnreadBlocksToThePool()
+    {
+        var pool = new Http2BufferPool();
+        var buffer = new StreamReceiveBuffer(pool);
+        buffer.Write(new ReadOnlySequence<byte>(new byte[Block + 1]));
+        buffer.Publish();
+
+        buffer.Dispose();
+
+        pool.FreeCount.ShouldBe(2);
+        buffer.BlocksHeld.ShouldBe(0);
+        buffer.Write(Bytes("after")).ShouldBeFalse();
+        pool.Rents.ShouldBe(2);
+    }
+
+    [Fact]
+    public void Dispose_WhileTheReaderHoldsBytes_ReturnsTheBlocksOnlyWhenItIsDone()
+    {
+        var pool = new Http2BufferPool();
+        var buffer = new StreamReceiveBuffer(pool);
+        byte[] sent = Http2FlowControlTests.Pattern(Block + 100);
+        buffer.Write(new ReadOnlySequence<byte>(sent));
+        buffer.Publish();
+        buffer.TryRead(out ReadOnlySequence<byte> data).ShouldBeTrue();
+
+        buffer.Dispose();
+
+        pool.FreeCount.ShouldBe(0, "the reader still reads these blocks (e.g. sending them to a socket)");
+        data.ToArray().ShouldBe(sent);
+        buffer.Consume(10);
+        pool.FreeCount.ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task PublishInsideRunInline_RunsTheReaderOnThePublishingThread_BeforePublishReturns()
+    {
+        var buffer = new StreamReceiveBuffer(new Http2BufferPool());
+        var probe = new WakeProbe(buffer);
+        buffer.Write(Bytes("x"));
+
+        await Task.Run(() => ReadLoopScheduler.RunInline(static p => p.Publish(), probe));
+
+        (await probe.Ran.WaitAsync(Guard)).ShouldBeTrue("the read loop runs a small reader itself (no hand-off)");
+    }
+
+    [Fact]
+    public async Task PublishOutsideRunInline_WakesTheReaderOnThePool()
+    {
+        var buffer = new StreamReceiveBuffer(new Http2BufferPool());
+        var probe = new WakeProbe(buffer);
+        buffer.Write(Bytes("x"));
+
+        await Task.Run(probe.Publish);
+
+        (await probe.Ran.WaitAsync(Guard)).ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task CompleteInsideAnInlineReader_WakesTheNextReaderOnThePool()
+    {
+        // A reader run inline that resets another stream (Complete under the connection lock) must not run
+        // that stream's reader inside itself.
+        var other = new StreamReceiveBuffer(new Http2BufferPool());
+        var otherProbe = new WakeProbe(other);
+        var buffer = new StreamReceiveBuffer(new Http2BufferPool());
+        var first = new WakeProbe(buffer, then: () => otherProbe.Complete());
+        buffer.Write(Bytes("x"));
+
+        await Task.Run(() => ReadLoopScheduler.RunInline(static p => p.Publish(), first));
+
+        (await first.Ran.WaitAsync(Guard)).ShouldBeTrue();
+        (await otherProbe.Ran.WaitAsync(Guard)).ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task CancelWait_EndsTheWait_WithoutData()
+    {
+        var buffer = new StreamReceiveBuffer(new Http2BufferPool());
+        ValueTask wait = buffer.WaitAsync();
+
+        buffer.CancelWait();
+
+        await wait.AsTask().WaitAsync(Guard);
+        buffer.TryRead(out _).ShouldBeFalse();
+        buffer.WaitAsync().AsTask().IsCompleted.ShouldBeFalse("the next wait waits again");
+    }
+
+    [Fact]
+    public void WaitingAndWaking_AllocatesNothing()
+    {
+        var buffer = new StreamReceiveBuffer(new Http2BufferPool());
+        ReadOnlySequence<byte> chunk = Bytes("chunk");
+        RoundTrip(buffer, chunk); // first use: the segment and the pool's first block
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++)
+        {
+            RoundTrip(buffer, chunk);
+        }
+        // The pool's free-list queue grows a segment now and then; a waiter box per wait would be >= 24 KB.
+        (GC.GetAllocatedBytesForCurrentThread() - before).ShouldBeLessThan(4096);
+
+        static void RoundTrip(StreamReceiveBuffer buffer, ReadOnlySequence<byte> chunk)
+        {
+            ValueTask wait = buffer.WaitAsync();
+            buffer.Write(chunk);
+            buffer.Publish();
+            wait.IsCompleted.ShouldBeTrue();
+            wait.GetAwaiter().GetResult();
+            buffer.TryRead(out ReadOnlySequence<byte> data).ShouldBeTrue();
+            buffer.Consume(data.Length);
+        }
+    }
+
+    private static ReadOnlySequence<byte> Bytes(string text) => new(System.Text.Encoding.ASCII.GetBytes(text));
+
+    /// <summary>An awaiting reader that reports whether it ran synchronously inside the publishing call.</summary>
+    private sealed class WakeProbe
+    {
+        private readonly StreamReceiveBuffer _buffer;
+        private readonly TaskCompletionSource<bool> _ran = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _publisherThread;
+        private bool _insidePublish;
+
+        public WakeProbe(StreamReceiveBuffer buffer, Action? then = null)
+        {
+            _buffer = buffer;
+            _ = WaitAsync(then);
+        }
+
+        /// <summary>True when the reader ran on the publishing thread before Publish returned.</summary>
+        public Task<bool> Ran => _ran.Task;
+
+        public void Publish() => Signal(_buffer.Publish);
+
+        public void Complete() => Signal(() => _buffer.Complete(null));
+
+        private void Signal(Action signal)
+        {
+            _publisherThread = Environment.CurrentManagedThreadId;
+            Volatile.Write(ref _insidePublish, true);
+            signal();
+            Volatile.Write(ref _insidePublish, false);
+        }
+
+        private async Task WaitAsync(Action? then)
+        {
+            await _buffer.WaitAsync();
+            bool inline = Environment.CurrentManagedThreadId == _publisherThread && Volatile.Read(ref _insidePublish);
+            then?.Invoke();
+            _ran.TrySetResult(inline);
+        }
+    }
+}
