@@ -24,6 +24,11 @@ internal static class Program
             await StreamRateConsole.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 20_000);
             return;
         }
+        if (args is ["held", ..])
+        {
+            await HeldTunnelsConsole.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 2000);
+            return;
+        }
         if (args is ["throughput", ..])
         {
             await TunnelThroughputConsole.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 8);

@@ -33,6 +33,12 @@ public class TunnelThroughputBenchmarks
     /// <summary>The HBONE client connection to our server, after setup (for the stream-rate console).</summary>
     internal Http2ClientConnection Connection => _connection;
     private TunnelStream _downloadTunnel = null!;
+    private IPEndPoint _endPoint = null!;
+    private NativeTlsContext _clientContext = null!;
+
+    /// <summary>Another HBONE client connection to our server (the held-tunnel console: 100 streams per connection).</summary>
+    internal async Task<Http2ClientConnection> OpenConnectionAsync() =>
+        await Http2ClientConnection.StartAsync(await ConnectNativeTlsAsync(_endPoint, _clientContext), TimeProvider.System, NullLogger.Instance, CancellationToken.None);
     private SslStream _rawClient = null!;
     private SslStream _rawServer = null!;
     private Task _rawServerLoop = Task.CompletedTask;
@@ -59,7 +65,9 @@ public class TunnelThroughputBenchmarks
         var endPoint = (IPEndPoint)listening.LocalEndPoint!;
         // Both HBONE ends run the daemon's transport (NativeTlsStream); the raw pair below stays SslStream.
         _server.Listeners.Add(listening, new HboneListenerInfo("bench", endPoint, NativeTlsContext.ForServer(serverCert, bundle)));
-        var tls = await ConnectNativeTlsAsync(endPoint, NativeTlsContext.ForClient(clientCert, bundle));
+        _endPoint = endPoint;
+        _clientContext = NativeTlsContext.ForClient(clientCert, bundle);
+        var tls = await ConnectNativeTlsAsync(endPoint, _clientContext);
         _connection = await Http2ClientConnection.StartAsync(tls, TimeProvider.System, NullLogger.Instance, CancellationToken.None);
         _uploadTunnel = await _connection.OpenConnectAsync("10.0.0.1:1", null, CancellationToken.None);
         _downloadTunnel = await _connection.OpenConnectAsync("10.0.0.1:2", null, CancellationToken.None);
@@ -219,7 +227,10 @@ public class TunnelThroughputBenchmarks
         return tls;
     }
 
-    /// <summary>Port 1: sink, one byte back per <see cref="Megabytes"/>. Port 2: for each byte n read, n MiB back.</summary>
+    /// <summary>
+    /// Port 1: sink, one byte back per <see cref="Megabytes"/>. Port 2: for each byte n read, n MiB back.
+    /// Port 3: echo (the held-tunnel console).
+    /// </summary>
     private sealed class BenchHandler : IHboneRequestHandler
     {
         public ValueTask<HboneAcceptResult> AcceptAsync(HboneRequest request, CancellationToken cancellationToken) =>
@@ -229,6 +240,18 @@ public class TunnelThroughputBenchmarks
         {
             public async Task RunAsync(TunnelStream tunnel, CancellationToken cancellationToken)
             {
+                if (port == 3)
+                {
+                    // Small and its own: thousands of these are held at once.
+                    byte[] echo = new byte[1024];
+                    int read;
+                    while ((read = await tunnel.ReadAsync(echo, cancellationToken)) > 0)
+                    {
+                        await tunnel.WriteAsync(echo.AsMemory(0, read), cancellationToken);
+                    }
+                    await tunnel.CompleteWritesAsync(cancellationToken);
+                    return;
+                }
                 // Pooled: the stream-rate console opens tens of thousands of these.
                 byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(ChunkSize);
                 try
