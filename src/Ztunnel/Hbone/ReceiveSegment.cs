@@ -1,48 +1,75 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 
 namespace Ztunnel.Hbone;
 
 /// <summary>
 /// One pooled block of a <see cref="StreamReceiveBuffer"/>, linked so the unread bytes can be handed out as a
-/// <see cref="ReadOnlySequence{T}"/> without copying. The segment object outlives its block: the buffer keeps
-/// it (without a block) for the next bytes, so a stream that goes idle and busy again allocates nothing.
+/// <see cref="ReadOnlySequence{T}"/> without copying. Segments come from a process-wide free list and go back
+/// to it with their block, so an idle stream holds none and a stream going busy again allocates nothing.
 /// </summary>
 /// <remarks>
 /// Every segment but the last of a sequence is full (the writer moves on only when a block has no room left),
 /// so <see cref="ReadOnlySequenceSegment{T}.Memory"/> is always the whole block and never changes while a
-/// reader holds a sequence over it. Touched only under the owning buffer's lock, or by the reader between its
-/// read and its consume.
+/// reader holds a sequence over it. A segment is returned (<see cref="Return"/>) under the same rule as its
+/// block: only once no reader can still see it.
 /// </remarks>
 internal sealed class ReceiveSegment : ReadOnlySequenceSegment<byte>
 {
+    /// <summary>Free segments kept for reuse (56 B each): as many as the busiest moment of the process needed, up to this.</summary>
+    public const int MaxRetained = 1024;
+
+    private static readonly ConcurrentQueue<ReceiveSegment> s_free = new();
+    private static int s_freeCount;
+
     private IMemoryOwner<byte>? _block;
 
-    public bool HasBlock => _block is not null;
+    private ReceiveSegment()
+    {
+    }
 
-    /// <summary>The segment after this one, or (after the buffer's last segment) a spare kept for reuse.</summary>
+    /// <summary>The next segment of the buffer, null for its last.</summary>
     public ReceiveSegment? NextSegment
     {
         get => (ReceiveSegment?)Next;
         set => Next = value;
     }
 
+    /// <summary>A segment holding <paramref name="block"/>, whose first byte is byte <paramref name="runningIndex"/> of the stream.</summary>
+    public static ReceiveSegment Rent(IMemoryOwner<byte> block, long runningIndex)
+    {
+        if (s_free.TryDequeue(out var segment))
+        {
+            Interlocked.Decrement(ref s_freeCount);
+        }
+        else
+        {
+            segment = new ReceiveSegment();
+        }
+        segment._block = block;
+        segment.Memory = block.Memory;
+        segment.RunningIndex = runningIndex;
+        return segment;
+    }
+
     /// <summary>The block's bytes from <paramref name="offset"/> on, for the writer.</summary>
     public Span<byte> WritableSpan(int offset) => _block!.Memory.Span[offset..];
 
-    /// <summary>Takes <paramref name="block"/>, whose first byte is byte <paramref name="runningIndex"/> of the stream.</summary>
-    public void Attach(IMemoryOwner<byte> block, long runningIndex)
-    {
-        _block = block;
-        Memory = block.Memory;
-        RunningIndex = runningIndex;
-    }
-
-    /// <summary>Gives the block back to its pool; nothing may read it afterwards.</summary>
-    public void ReturnBlock()
+    /// <summary>Gives the block back to its pool and this segment to the free list; nothing may read either afterwards.</summary>
+    public void Return()
     {
         IMemoryOwner<byte>? block = _block;
         _block = null;
         Memory = default;
+        Next = null;
         block?.Dispose();
+        if (Interlocked.Increment(ref s_freeCount) <= MaxRetained)
+        {
+            s_free.Enqueue(this);
+        }
+        else
+        {
+            Interlocked.Decrement(ref s_freeCount);
+        }
     }
 }

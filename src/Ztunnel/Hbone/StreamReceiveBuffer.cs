@@ -8,8 +8,8 @@ namespace Ztunnel.Hbone;
 /// The received DATA of one <see cref="Http2Stream"/>, waiting for its reader: what a <c>Pipe</c> did before, at
 /// a fraction of the memory a held idle tunnel pays for (a pipe kept ~500 B per stream for its whole life: its
 /// reader, writer, pooled segment and segment stack). Bytes live in <see cref="Http2BufferPool"/> blocks that go
-/// back to the pool as soon as they are consumed; an idle stream holds this object and one empty
-/// <see cref="ReceiveSegment"/>. No pause threshold: the peer's flow-control window is what bounds it.
+/// back to the pool as soon as they are consumed, with their <see cref="ReceiveSegment"/>: an idle stream holds
+/// this object only (96 B). No pause threshold: the peer's flow-control window is what bounds it.
 /// </summary>
 /// <remarks>
 /// Thread safety: one writer (the connection's read loop, which calls <see cref="Write"/> and
@@ -24,9 +24,8 @@ namespace Ztunnel.Hbone;
 internal sealed class StreamReceiveBuffer : IValueTaskSource, IThreadPoolWorkItem
 {
     private readonly MemoryPool<byte> _pool;
-    // Oldest segment with unconsumed bytes (after everything is consumed: the one kept, without a block).
+    // Oldest segment with unconsumed bytes and the one the writer fills; both null while idle.
     private ReceiveSegment? _head;
-    // The segment the writer fills; its NextSegment chain holds spares while the stream is busy.
     private ReceiveSegment? _tail;
     // Stream byte offsets: consumed <= published <= written. Only published bytes are the reader's.
     private long _written;
@@ -54,7 +53,7 @@ internal sealed class StreamReceiveBuffer : IValueTaskSource, IThreadPoolWorkIte
                 int blocks = 0;
                 for (ReceiveSegment? s = _head; s is not null; s = s.NextSegment)
                 {
-                    blocks += s.HasBlock ? 1 : 0;
+                    blocks++;
                 }
                 return blocks;
             }
@@ -103,7 +102,8 @@ internal sealed class StreamReceiveBuffer : IValueTaskSource, IThreadPoolWorkIte
 
     /// <summary>
     /// No more data: null is the end of the stream (reads return what is left, then the end), an exception a
-    /// failure every read from now on throws (unread data is dropped, as a pipe completed with an error did).
+    /// failure every read from now on throws (unread data is dropped, as a pipe completed with an error did, so its
+    /// blocks go back now unless the reader holds them).
     /// </summary>
     public void Complete(Exception? error)
     {
@@ -116,6 +116,10 @@ internal sealed class StreamReceiveBuffer : IValueTaskSource, IThreadPoolWorkIte
             _completed = true;
             _error = error;
             _published = _written;
+            if (error is not null && !_reading)
+            {
+                ReturnAllLocked();
+            }
         }
         Wake();
     }
@@ -166,9 +170,9 @@ internal sealed class StreamReceiveBuffer : IValueTaskSource, IThreadPoolWorkIte
             ArgumentOutOfRangeException.ThrowIfNegative(count);
             ArgumentOutOfRangeException.ThrowIfGreaterThan(count, _published - _consumed);
             _reading = false;
-            if (_disposed)
+            if (_disposed || _error is not null)
             {
-                // Disposed while the reader held the bytes: their blocks were kept until now.
+                // Disposed or failed while the reader held the bytes: their blocks were kept until now.
                 ReturnAllLocked();
                 return;
             }
@@ -224,21 +228,15 @@ internal sealed class StreamReceiveBuffer : IValueTaskSource, IThreadPoolWorkIte
         ReceiveSegment? tail = _tail;
         if (tail is null)
         {
-            tail = new ReceiveSegment();
-            _head = _tail = tail;
-        }
-        if (!tail.HasBlock)
-        {
-            // Idle until now (everything consumed): start a fresh block at the current stream offset.
-            tail.Attach(_pool.Rent(Http2BufferPool.BlockSize), _written);
-            return tail;
+            // Idle until now: a fresh block, starting at the current stream offset.
+            _head = _tail = ReceiveSegment.Rent(_pool.Rent(Http2BufferPool.BlockSize), _written);
+            return _tail;
         }
         if (_written - tail.RunningIndex < tail.Memory.Length)
         {
             return tail;
         }
-        ReceiveSegment next = tail.NextSegment ?? new ReceiveSegment();
-        next.Attach(_pool.Rent(Http2BufferPool.BlockSize), _written);
+        ReceiveSegment next = ReceiveSegment.Rent(_pool.Rent(Http2BufferPool.BlockSize), _written);
         tail.NextSegment = next;
         _tail = next;
         return next;
@@ -246,31 +244,31 @@ internal sealed class StreamReceiveBuffer : IValueTaskSource, IThreadPoolWorkIte
 
     private void ReturnConsumedLocked()
     {
-        ReceiveSegment tail = _tail!;
-        while (_head != tail && _consumed >= _head!.RunningIndex + _head.Memory.Length)
+        if (_consumed == _written)
         {
-            // A full block wholly consumed: back to the pool; its segment becomes a spare after the tail.
+            // Idle: nothing held until the next bytes come.
+            ReturnAllLocked();
+            return;
+        }
+        // Blocks wholly consumed go back at once; the tail still holds unconsumed bytes, so it stays.
+        while (_consumed >= _head!.RunningIndex + _head.Memory.Length)
+        {
             ReceiveSegment done = _head;
             _head = done.NextSegment;
-            done.ReturnBlock();
-            done.NextSegment = tail.NextSegment;
-            tail.NextSegment = done;
-        }
-        if (_consumed == _written && tail.HasBlock)
-        {
-            // Idle: no block, and only this one segment kept for the next bytes.
-            tail.ReturnBlock();
-            tail.NextSegment = null;
+            done.Return();
         }
     }
 
     private void ReturnAllLocked()
     {
-        for (ReceiveSegment? s = _head; s is not null; s = s.NextSegment)
-        {
-            s.ReturnBlock();
-        }
+        ReceiveSegment? segment = _head;
         _head = _tail = null;
+        while (segment is not null)
+        {
+            ReceiveSegment? next = segment.NextSegment;
+            segment.Return();
+            segment = next;
+        }
     }
 
     private void Wake()
