@@ -76,10 +76,13 @@ internal sealed class InboundHboneHandler : IHboneRequestHandler
     /// <summary>An accepted tunnel: relays between it and the app connection prepared in AcceptAsync.</summary>
     private sealed class Session(InboundHboneHandler owner, ConnectionDescription description, SocketTunnelStream app, CancellationToken podRemoved) : IHboneSession
     {
-        public Task RunAsync(TunnelStream tunnel, CancellationToken cancellationToken) =>
-            ProxiedConnection.RelayAsync(owner._context, description, tunnel, app, owner._logger, cancellationToken, alsoCutBy: podRemoved);
+        public Task RunAsync(TunnelStream tunnel, CancellationToken cancellationToken)
+        {
+            ProxiedConnection.Start(owner._context, description, tunnel, app, owner._logger, cancellationToken, alsoCutBy: podRemoved);
+            return Task.CompletedTask;
+        }
 
-        // The relay disposes both ends (the tunnel reset unless it ended both ways) and never throws.
+        // The relay runs on after RunAsync returned; it disposes both ends (the tunnel reset unless it ended both ways).
         public bool EndsTunnelItself => true;
 
         // RunAsync disposes the app socket; this covers a session that never ran (the 200 could not be sent).

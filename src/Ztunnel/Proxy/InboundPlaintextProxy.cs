@@ -72,8 +72,7 @@ internal sealed class InboundPlaintextProxy
             client.Reset();
             return;
         }
-        // Not awaited: this method's state is not kept alive for the connection's whole life; the relay keeps
-        // what it needs and never throws.
-        _ = ProxiedConnection.RelayAsync(_context, description, client, new SocketTunnelStream(app), _logger, stopping);
+        // Started, not awaited: this method's state is not kept for the connection's life.
+        ProxiedConnection.Start(_context, description, client, new SocketTunnelStream(app), _logger, stopping);
     }
 }

@@ -84,9 +84,8 @@ internal sealed class OutboundProxy
             client.Reset();
             return;
         }
-        // Not awaited: this method's state (everything resolved above) is not kept alive for the connection's
-        // whole life; the relay keeps what it needs and never throws.
-        _ = ProxiedConnection.RelayAsync(_context, description, client, upstream, _logger, stopping);
+        // Started, not awaited: this method's state (everything resolved above) is not kept for the connection's life.
+        ProxiedConnection.Start(_context, description, client, upstream, _logger, stopping);
     }
 
     private ConnectionDescription Describe(EnrolledPod pod, IPEndPoint source, IPEndPoint target, Workload? workload, Service? service) => new(

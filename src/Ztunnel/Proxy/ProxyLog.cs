@@ -26,4 +26,7 @@ internal static partial class ProxyLog
 
     [LoggerMessage(EventId = 506, Level = LogLevel.Debug, Message = "{Direction} {Source} -> {Destination} closed: {Sent} bytes sent, {Received} received")]
     public static partial void Closed(ILogger logger, ConnectionDirection direction, IPEndPoint source, IPEndPoint destination, long sent, long received);
+
+    [LoggerMessage(EventId = 507, Level = LogLevel.Error, Message = "Relaying {Source} -> {Destination}: the connection's bookkeeping failed (both ends were reset or closed)")]
+    public static partial void RelayFailed(ILogger logger, IPEndPoint source, IPEndPoint destination, Exception exception);
 }

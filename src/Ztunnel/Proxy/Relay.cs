@@ -30,17 +30,28 @@ internal static class Relay
     /// reset already). Never throws. The caller owns both ends and must dispose them afterwards: a socket left to
     /// the finalizer is closed abortively (RST), which would cut data still queued for the peer.
     /// </summary>
-    public static async Task<bool> RunAsync(TunnelStream client, TunnelStream server, RelayCounters counters)
+    public static Task<bool> RunAsync(TunnelStream client, TunnelStream server, RelayCounters counters)
     {
-        Task<bool> down = CopyAsync(server, client, counters, toServer: false);
-        bool upEnded = await CopyAsync(client, server, counters, toServer: true);
-        bool downEnded = await down;
-        return upEnded && downEnded;
+        var join = new Join();
+        Start(client, server, counters, join);
+        return join.Task;
     }
 
-    /// <summary>One direction; false when it failed, after resetting both ends (so the other direction fails too). Never throws.</summary>
-    internal static async Task<bool> CopyAsync(TunnelStream from, TunnelStream to, RelayCounters counters, bool toServer)
+    /// <summary>
+    /// Starts both directions and returns at once; <paramref name="ended"/> hears of each direction's end, on the
+    /// thread that ended it. Nothing else waits for the relay: a held connection keeps only the two directions'
+    /// frames and what <paramref name="ended"/> holds.
+    /// </summary>
+    public static void Start(TunnelStream client, TunnelStream server, RelayCounters counters, IRelayEnded ended)
     {
+        _ = CopyAsync(server, client, counters, toServer: false, ended);
+        _ = CopyAsync(client, server, counters, toServer: true, ended);
+    }
+
+    /// <summary>One direction. On failure it resets both ends (so the other direction fails too). Never throws.</summary>
+    private static async Task CopyAsync(TunnelStream from, TunnelStream to, RelayCounters counters, bool toServer, IRelayEnded ended)
+    {
+        bool cleanly = false;
         int size = InitialBufferSize;
         try
         {
@@ -60,7 +71,8 @@ internal static class Relay
                 if (read == 0)
                 {
                     await to.CompleteWritesAsync();
-                    return true;
+                    cleanly = true;
+                    break;
                 }
                 if (toServer)
                 {
@@ -81,7 +93,29 @@ internal static class Relay
             // Reset, broken pipe, or an end reset by the daemon: the connection is over both ways.
             from.Reset();
             to.Reset();
-            return false;
+        }
+        ended.DirectionEnded(cleanly);
+    }
+
+    /// <summary>Completes when both directions ended: true if both ended cleanly.</summary>
+    private sealed class Join : IRelayEnded
+    {
+        private readonly TaskCompletionSource<bool> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _left = 2;
+        private int _failed;
+
+        public Task<bool> Task => _done.Task;
+
+        public void DirectionEnded(bool cleanly)
+        {
+            if (!cleanly)
+            {
+                Volatile.Write(ref _failed, 1);
+            }
+            if (Interlocked.Decrement(ref _left) == 0)
+            {
+                _done.SetResult(Volatile.Read(ref _failed) == 0);
+            }
         }
     }
 }

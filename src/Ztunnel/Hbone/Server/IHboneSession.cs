@@ -12,9 +12,10 @@ public interface IHboneSession : IAsyncDisposable
     Task RunAsync(TunnelStream tunnel, CancellationToken cancellationToken);
 
     /// <summary>
-    /// True for a session that ends the tunnel itself: its <see cref="RunAsync"/> never throws, and disposes the
-    /// tunnel (which resets it unless both directions ended) and everything else the session holds before it
-    /// completes. The server then starts it and keeps nothing waiting for it, and never disposes this session.
+    /// True for a session that ends the tunnel itself: its <see cref="RunAsync"/> never throws and may complete as
+    /// soon as the session started; the session disposes the tunnel (which resets it unless both directions ended)
+    /// and everything else it holds when it is over. The server starts it, keeps nothing waiting for it, and never
+    /// disposes this session.
     /// Worth it for sessions that live long (every held connection pays for what waits with it).
     /// </summary>
     bool EndsTunnelItself => false;
