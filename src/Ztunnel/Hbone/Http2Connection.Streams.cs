@@ -48,6 +48,15 @@ public abstract partial class Http2Connection
     }
 
     /// <summary>The application reset the stream: RST_STREAM CANCEL, pending reads and writes fail.</summary>
+    /// <summary>See <see cref="TunnelStream.ResetAlongWith"/>: under the lock, so a failure racing with it is never missed.</summary>
+    internal void ResetAlongWith(Http2Stream stream, TunnelStream partner)
+    {
+        lock (_sync)
+        {
+            stream.ResetAlongWithLocked(partner);
+        }
+    }
+
     internal void ResetStreamLocally(Http2Stream stream)
     {
         lock (_sync)

@@ -16,6 +16,8 @@ internal sealed class Http2Stream : TunnelStream
     // Client streams wait for the response; server streams give the session a token that fires on reset.
     private readonly TaskCompletionSource? _response;
     private readonly CancellationTokenSource? _aborted;
+    // Reset when this stream fails (ResetAlongWith); under _sync.
+    private TunnelStream? _partner;
     private TaskCompletionSource? _writerWaiter;
     private Exception? _error;
     private int _disposed;
@@ -138,10 +140,31 @@ internal sealed class Http2Stream : TunnelStream
         CompleteResponse(_error);
         CompleteReceiveLocked(_error);
         WakeWriterLocked();
+        if (_partner is { } partner)
+        {
+            // Not under the connection lock either: the partner may be a stream of this very connection.
+            _partner = null;
+            ThreadPool.UnsafeQueueUserWorkItem(static p => p.Reset(), partner, preferLocal: false);
+        }
         if (_aborted is { IsCancellationRequested: false } aborted)
         {
             // Not under the connection lock: the session's callbacks may call back into the connection.
             ThreadPool.UnsafeQueueUserWorkItem(static cts => CancelQuietly(cts), aborted, preferLocal: false);
+        }
+    }
+
+    internal override void ResetAlongWith(TunnelStream partner) => _connection.ResetAlongWith(this, partner);
+
+    /// <summary>Under the connection's _sync: remembers <paramref name="partner"/>, or resets it at once if this stream already failed.</summary>
+    internal void ResetAlongWithLocked(TunnelStream partner)
+    {
+        if (_error is null)
+        {
+            _partner = partner;
+        }
+        else
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static p => p.Reset(), partner, preferLocal: false);
         }
     }
 

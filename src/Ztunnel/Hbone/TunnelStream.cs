@@ -17,6 +17,16 @@ public abstract class TunnelStream : Stream
     public abstract void Reset();
 
     /// <summary>
+    /// From now on, when this stream fails on its own (reset by the peer, its connection lost), <paramref name="partner"/>
+    /// is reset too, even if nothing reads or writes this stream at that moment: a relay whose direction out of this
+    /// stream already ended would otherwise not notice until the other side sent something. This base does nothing: a
+    /// socket's failure shows on its pending read, which a relay always has until the peer half-closed.
+    /// </summary>
+    internal virtual void ResetAlongWith(TunnelStream partner)
+    {
+    }
+
+    /// <summary>
     /// Moves this stream's next chunk of data, at most <paramref name="maxBytes"/>, to <paramref name="destination"/>
     /// and returns its length; 0 at the end of the stream (nothing is written then). This base reads into a pooled
     /// buffer and writes that; a stream that already holds received bytes in buffers of its own writes them from

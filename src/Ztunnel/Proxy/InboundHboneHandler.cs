@@ -78,7 +78,9 @@ internal sealed class InboundHboneHandler : IHboneRequestHandler
     {
         public Task RunAsync(TunnelStream tunnel, CancellationToken cancellationToken)
         {
-            ProxiedConnection.Start(owner._context, description, tunnel, app, owner._logger, cancellationToken, alsoCutBy: podRemoved);
+            // The tunnel's own abort (client reset, connection lost, server stop) reaches the relay through the stream
+            // itself (TunnelStream.ResetAlongWith), so the token for it costs no registration here.
+            ProxiedConnection.Start(owner._context, description, tunnel, app, owner._logger, podRemoved);
             return Task.CompletedTask;
         }
 

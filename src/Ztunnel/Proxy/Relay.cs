@@ -44,6 +44,10 @@ internal static class Relay
     /// </summary>
     public static void Start(TunnelStream client, TunnelStream server, RelayCounters counters, IRelayEnded ended)
     {
+        // An end that fails on its own resets the other even when no direction waits on it any more (an HBONE
+        // stream reset after it sent END_STREAM): nothing is left half-open until the app happens to write.
+        client.ResetAlongWith(server);
+        server.ResetAlongWith(client);
         _ = CopyAsync(server, client, counters, toServer: false, ended);
         _ = CopyAsync(client, server, counters, toServer: true, ended);
     }
