@@ -189,8 +189,7 @@ internal sealed class Http2Stream : TunnelStream
         {
             return 0;
         }
-        // Zero-byte read: completes once data (or the end) is there and consumes nothing, so the relay waits on
-        // an idle tunnel without holding a copy buffer.
+        // A zero-byte read ends here too: it completed once data (or the end) was there, and consumes nothing.
         int n = (int)Math.Min(data.Length, buffer.Length);
         data.Slice(0, n).CopyTo(buffer.Span);
         _receive.Consume(n);

@@ -27,27 +27,31 @@ public sealed class ReadLoopSchedulerTests
         (await probe.Ran.WaitAsync(HangGuard)).ShouldBeFalse();
     }
 
-    /// <summary>Schedules work and reports whether it ran synchronously inside the Schedule call.</summary>
-    private sealed class Probe
+    /// <summary>Wakes work and reports whether it ran synchronously inside the Run call.</summary>
+    private sealed class Probe : IThreadPoolWorkItem
     {
         private readonly TaskCompletionSource<bool> _ran = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _schedulingThread;
         private bool _insideSchedule;
+        private Action _then = () => { };
 
-        /// <summary>True when the work ran on the scheduling thread before Schedule returned.</summary>
+        /// <summary>True when the work ran on the scheduling thread before Run returned.</summary>
         public Task<bool> Ran => _ran.Task;
 
         public void Schedule(Action then)
         {
+            _then = then;
             _schedulingThread = Environment.CurrentManagedThreadId;
             Volatile.Write(ref _insideSchedule, true);
-            ReadLoopScheduler.Instance.Schedule(_ =>
-            {
-                bool inline = Environment.CurrentManagedThreadId == _schedulingThread && Volatile.Read(ref _insideSchedule);
-                then();
-                _ran.TrySetResult(inline);
-            }, null);
+            ReadLoopScheduler.Run(this);
             Volatile.Write(ref _insideSchedule, false);
+        }
+
+        public void Execute()
+        {
+            bool inline = Environment.CurrentManagedThreadId == _schedulingThread && Volatile.Read(ref _insideSchedule);
+            _then();
+            _ran.TrySetResult(inline);
         }
     }
 }
