@@ -25,6 +25,11 @@ for trx in "$results"/*.trx; do
   n=$(sed -n 's/.* notExecuted="\([0-9]*\)".*/\1/p' <<<"$counters"); skipped=$((skipped + ${n:-0}))
 done
 echo
+# Name the failures again at the very end: CI keeps only the tail of the output.
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$trx" | sed -n 's/.* testName="\([^"]*\)".*/FAILED: \1/p'
+done
 echo "Tests: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] || status=1
 exit $status

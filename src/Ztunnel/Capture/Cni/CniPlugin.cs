@@ -126,7 +126,7 @@ public sealed class CniPlugin
         var versions = new JsonArray();
         foreach (string v in SupportedVersions)
         {
-            versions.Add(v);
+            versions.Add((JsonNode?)v); // the JsonNode overload: Add<T> is not trim-safe
         }
         return new JsonObject { ["cniVersion"] = cniVersion, ["supportedVersions"] = versions }.ToJsonString();
     }
