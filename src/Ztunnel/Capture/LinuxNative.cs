@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
@@ -165,6 +166,79 @@ internal static partial class LinuxNative
         }
     }
 
+    /// <summary>Most pieces one <see cref="SendNoWait(SafeHandle, in ReadOnlySequence{byte})"/> gathers; later ones wait for the next call.</summary>
+    public const int MaxGatheredSegments = 8;
+
+    /// <summary>
+    /// <see cref="SendNoWait(SafeHandle, ReadOnlySpan{byte})"/> for bytes in several buffers (up to
+    /// <see cref="MaxGatheredSegments"/> of them): one sendmsg(2) with an iovec each, so a chunk that spans two
+    /// receive blocks leaves as one TCP send, not as a small one for the end of the first block and another.
+    /// </summary>
+    public static unsafe int SendNoWait(SafeHandle socket, in ReadOnlySequence<byte> data)
+    {
+        Iovec* vectors = stackalloc Iovec[MaxGatheredSegments];
+        var pins = new PinnedSegments();
+        int count = 0;
+        bool added = false;
+        try
+        {
+            foreach (ReadOnlyMemory<byte> segment in data)
+            {
+                if (count == MaxGatheredSegments)
+                {
+                    break;
+                }
+                if (segment.IsEmpty)
+                {
+                    continue;
+                }
+                pins[count] = segment.Pin();
+                vectors[count] = new Iovec { Base = pins[count].Pointer, Length = (nuint)segment.Length };
+                count++;
+            }
+            var message = new MessageHeader { Vectors = vectors, VectorCount = (nuint)count };
+            socket.DangerousAddRef(ref added);
+            return (int)sendmsg((int)socket.DangerousGetHandle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+        }
+        finally
+        {
+            if (added)
+            {
+                socket.DangerousRelease();
+            }
+            for (int i = 0; i < count; i++)
+            {
+                pins[i].Dispose();
+            }
+        }
+    }
+
+    /// <summary>struct iovec.</summary>
+    private unsafe struct Iovec
+    {
+        public void* Base;
+        public nuint Length;
+    }
+
+    /// <summary>struct msghdr (x86-64 / arm64 layout): no address, no control data, only the vectors.</summary>
+    private unsafe struct MessageHeader
+    {
+        public void* Name;
+        public uint NameLength;
+        public Iovec* Vectors;
+        public nuint VectorCount;
+        public void* Control;
+        public nuint ControlLength;
+        public int Flags;
+    }
+
+    /// <summary>The pins of one gathered send, on the stack.</summary>
+    [System.Runtime.CompilerServices.InlineArray(MaxGatheredSegments)]
+    private struct PinnedSegments
+    {
+        private MemoryHandle _first;
+    }
+
     /// <summary>"No such file or directory (errno 2)".</summary>
     public static string Describe(int errno) => $"{Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
 
@@ -179,6 +253,9 @@ internal static partial class LinuxNative
 
     [LibraryImport("libc")]
     private static unsafe partial nint send(int fd, byte* buffer, nuint length, int flags);
+
+    [LibraryImport("libc")]
+    private static unsafe partial nint sendmsg(int fd, MessageHeader* message, int flags);
 
     [LibraryImport("libc", SetLastError = true)]
     private static unsafe partial int getsockopt(int fd, int level, int name, void* value, uint* length);

@@ -255,9 +255,13 @@ internal sealed class Http2Stream : TunnelStream
         ReadOnlySequence<byte> data = received.Length > maxBytes ? received.Slice(0, maxBytes) : received;
         try
         {
-            foreach (ReadOnlyMemory<byte> segment in data)
+            if (data.IsSingleSegment)
             {
-                await destination.WriteAsync(segment, cancellationToken).ConfigureAwait(false);
+                await destination.WriteAsync(data.First, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await destination.WriteAsync(data, cancellationToken).ConfigureAwait(false);
             }
         }
         catch

@@ -50,6 +50,18 @@ public abstract class TunnelStream : Stream
         }
     }
 
+    /// <summary>
+    /// Writes bytes that lie in several buffers (a received chunk spanning blocks). This base writes them one buffer
+    /// after the other; a socket sends them together (<see cref="Proxy.SocketTunnelStream"/>).
+    /// </summary>
+    internal virtual async ValueTask WriteAsync(ReadOnlySequence<byte> data, CancellationToken cancellationToken)
+    {
+        foreach (ReadOnlyMemory<byte> segment in data)
+        {
+            await WriteAsync(segment, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public sealed override bool CanRead => true;
     public sealed override bool CanWrite => true;
     public sealed override bool CanSeek => false;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Sockets;
 using Ztunnel.Capture;
 using Ztunnel.Hbone;
@@ -28,6 +29,21 @@ internal sealed class SocketTunnelStream : TunnelStream
         // usual case), the socket never needs its cached send operation, about 300 bytes each connection would keep.
         int sent = buffer.IsEmpty ? 0 : LinuxNative.SendNoWait(_socket.SafeHandle, buffer.Span);
         return sent == buffer.Length ? ValueTask.CompletedTask : SendRestAsync(sent > 0 ? buffer[sent..] : buffer, cancellationToken);
+    }
+
+    internal override ValueTask WriteAsync(ReadOnlySequence<byte> data, CancellationToken cancellationToken)
+    {
+        // All pieces in one sendmsg(2) when the socket buffer takes them (one TCP send, not one per piece).
+        int sent = LinuxNative.SendNoWait(_socket.SafeHandle, data);
+        return sent == data.Length ? ValueTask.CompletedTask : SendRestAsync(sent > 0 ? data.Slice(sent) : data, cancellationToken);
+    }
+
+    private async ValueTask SendRestAsync(ReadOnlySequence<byte> data, CancellationToken cancellationToken)
+    {
+        foreach (ReadOnlyMemory<byte> segment in data)
+        {
+            await SendRestAsync(segment, cancellationToken);
+        }
     }
 
     private async ValueTask SendRestAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
