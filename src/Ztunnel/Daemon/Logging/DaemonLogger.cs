@@ -9,6 +9,10 @@ namespace Ztunnel.Daemon.Logging;
 /// </summary>
 internal sealed class DaemonLogger(string category, LogLevelSwitch? level, LogOutput output, TimeProvider time) : ILogger
 {
+    // The template of this logger's last event: a category mostly logs the same [LoggerMessage] constant (the access
+    // log its "connection complete"), so a reference check skips hashing a long template string per line.
+    private MessageTemplate? _last;
+
     public IDisposable? BeginScope<TState>(TState state)
         where TState : notnull => null;
 
@@ -26,7 +30,12 @@ internal sealed class DaemonLogger(string category, LogLevelSwitch? level, LogOu
         if (state is IReadOnlyList<KeyValuePair<string, object?>> list && OriginalFormat(list) is { } original)
         {
             values = list;
-            template = MessageTemplate.Get(original);
+            MessageTemplate? last = _last;
+            if (last is null || !ReferenceEquals(last.Text, original))
+            {
+                _last = last = MessageTemplate.Get(original);
+            }
+            template = last;
         }
         else
         {

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Collections;
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Text.Json;
 
 namespace Ztunnel.Daemon.Logging;
@@ -58,6 +60,19 @@ internal static class LogValues
                 {
                     WriteFormatted(output, value, format);
                 }
+                else if (value is IPEndPoint endPoint)
+                {
+                    // Every access log line has two: written in place, not through ToString() (no quotes inside to escape).
+                    if (quoting == Quoting.Quoted)
+                    {
+                        Utf8Output.Write(output, (byte)'"');
+                    }
+                    WriteEndPoint(output, endPoint);
+                    if (quoting == Quoting.Quoted)
+                    {
+                        Utf8Output.Write(output, (byte)'"');
+                    }
+                }
                 else if (quoting == Quoting.Quoted || value is not IUtf8SpanFormattable)
                 {
                     // Not a scalar: Serilog captured value.ToString(), a string, and renders it as one.
@@ -103,6 +118,18 @@ internal static class LogValues
                 break;
             case IUtf8SpanFormattable formattable:
                 WriteFormattedString(writer, formattable, default);
+                break;
+            case IPEndPoint endPoint:
+                Span<byte> text = stackalloc byte[64];
+                int length = FormatEndPoint(endPoint, text);
+                if (length >= 0)
+                {
+                    writer.WriteStringValue(text[..length]);
+                }
+                else
+                {
+                    writer.WriteStringValue(endPoint.ToString());
+                }
                 break;
             default:
                 writer.WriteStringValue(Convert.ToString(value, CultureInfo.InvariantCulture));
@@ -165,6 +192,50 @@ internal static class LogValues
         {
             writer.WriteStringValue((value as IFormattable)?.ToString(format.ToString(), CultureInfo.InvariantCulture) ?? value.ToString());
         }
+    }
+
+    private static void WriteEndPoint(IBufferWriter<byte> output, IPEndPoint endPoint)
+    {
+        int length = FormatEndPoint(endPoint, output.GetSpan(64));
+        if (length >= 0)
+        {
+            output.Advance(length);
+        }
+        else
+        {
+            Utf8Output.Write(output, endPoint.ToString());
+        }
+    }
+
+    /// <summary>IPEndPoint.ToString() ("10.0.0.1:80", "[fd00::1]:80") as UTF-8; -1 when it does not fit.</summary>
+    private static int FormatEndPoint(IPEndPoint endPoint, Span<byte> output)
+    {
+        bool v6 = endPoint.AddressFamily == AddressFamily.InterNetworkV6;
+        int at = 0;
+        if (v6)
+        {
+            if (output.IsEmpty)
+            {
+                return -1;
+            }
+            output[at++] = (byte)'[';
+        }
+        if (!endPoint.Address.TryFormat(output[at..], out int written))
+        {
+            return -1;
+        }
+        at += written;
+        ReadOnlySpan<byte> separator = v6 ? "]:"u8 : ":"u8;
+        if (!separator.TryCopyTo(output[at..]))
+        {
+            return -1;
+        }
+        at += separator.Length;
+        if (!endPoint.Port.TryFormat(output[at..], out written, default, CultureInfo.InvariantCulture))
+        {
+            return -1;
+        }
+        return at + written;
     }
 
     /// <summary>Serilog's built-in scalar types: kept as values (formats apply) rather than captured as strings.</summary>

@@ -94,4 +94,24 @@ public sealed class JsonLineFormatterTests
         p.TryGetProperty("EventId", out _).ShouldBeFalse();
         p.GetProperty("Thing").GetString().ShouldBe("x");
     }
+
+    [Theory]
+    [InlineData("10.0.0.1", 80)]
+    [InlineData("fd00::1", 15008)]
+    [InlineData("fe80::1%2", 0)]
+    [InlineData("::ffff:10.0.0.1", 65535)]
+    public void EndPoint_IsWrittenAsItsToString_InTextAndJson(string address, int port)
+    {
+        var endPoint = new IPEndPoint(IPAddress.Parse(address), port);
+        using var json = new LogCapture(AccessLogFormat.Json);
+        using var text = new LogCapture(AccessLogFormat.Text);
+
+        TestEvents.Value(json.Logger(), "v", endPoint);
+        TestEvents.Value(text.Logger(), "v", endPoint);
+
+        JsonElement root = JsonDocument.Parse(json.Lines.ShouldHaveSingleItem()).RootElement;
+        root.GetProperty("Properties").GetProperty("Peer").GetString().ShouldBe(endPoint.ToString());
+        root.GetProperty("RenderedMessage").GetString().ShouldBe($"value \"v\" from \"{endPoint}\"");
+        text.Lines.ShouldHaveSingleItem().ShouldEndWith($": value v from {endPoint}");
+    }
 }
