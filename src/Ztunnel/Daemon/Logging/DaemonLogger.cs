@@ -11,6 +11,8 @@ internal sealed class DaemonLogger(string category, LogLevelSwitch? level, LogOu
 {
     // The template of this logger's last event: a category mostly logs the same [LoggerMessage] constant (the access
     // log its "connection complete"), so a reference check skips hashing a long template string per line.
+    private const string StateTemplate = "{State:l}";
+
     private MessageTemplate? _last;
 
     public IDisposable? BeginScope<TState>(TState state)
@@ -39,8 +41,10 @@ internal sealed class DaemonLogger(string category, LogLevelSwitch? level, LogOu
         }
         else
         {
-            values = [];
-            template = MessageTemplate.Literal(formatter(state, exception));
+            // Not a template's state (a hand-made Log call): the message is formatter's string, logged as Serilog
+            // did, under a "State" value of the template "{State:l}", after whatever values the state had.
+            values = StateValues(state as IReadOnlyList<KeyValuePair<string, object?>>, formatter(state, exception));
+            template = MessageTemplate.Get(StateTemplate);
         }
         output.Write(new LogRecord
         {
@@ -52,6 +56,18 @@ internal sealed class DaemonLogger(string category, LogLevelSwitch? level, LogOu
             Values = values,
             Exception = exception,
         });
+    }
+
+    private static KeyValuePair<string, object?>[] StateValues(IReadOnlyList<KeyValuePair<string, object?>>? state, string message)
+    {
+        int count = state?.Count ?? 0;
+        var values = new KeyValuePair<string, object?>[count + 1];
+        for (int i = 0; i < count; i++)
+        {
+            values[i] = state![i];
+        }
+        values[count] = new KeyValuePair<string, object?>("State", message);
+        return values;
     }
 
     private static string? OriginalFormat(IReadOnlyList<KeyValuePair<string, object?>> values)

@@ -33,7 +33,7 @@ internal static class LogValues
                 Utf8Output.Write(output, "null"u8);
                 break;
             case string s:
-                WriteString(output, s, quoting);
+                WriteString(output, s, format == "l" ? Quoting.Literal : quoting);   // {Name:l}: Serilog's unquoted string
                 break;
             case bool b:
                 Utf8Output.Write(output, b ? "True"u8 : "False"u8);

@@ -5,7 +5,7 @@ namespace Ztunnel.Daemon.Logging;
 
 /// <summary>
 /// A parsed message template ("connection complete src.addr={SrcAddr} ..."), with Serilog's rules: `{{` and `}}`
-/// are literal braces, `{Name}`, `{Name:format}` and `{Name,alignment}` are holes (a leading @ or $ is dropped
+/// are literal braces, `{Name}`, `{Name:format}` and `{Name,alignment}` are holes (alignment not applied) (a leading @ or $ is dropped
 /// from the name), anything else in braces is text. Parsed once per template string and cached: the
 /// [LoggerMessage] templates are constants, so the cache holds one entry per call site.
 /// </summary>
@@ -48,9 +48,6 @@ internal sealed class MessageTemplate
         }
         return template;
     }
-
-    /// <summary>A message that is not a template (no holes, braces as they are).</summary>
-    public static MessageTemplate Literal(string text) => new(text, [Token.Text(text)]);
 
     /// <summary>True when a MEL state key names this hole (`{@Pod}` logs its value under "@Pod" or "Pod").</summary>
     public static bool SameName(string key, string holeName) =>
@@ -117,11 +114,11 @@ internal sealed class MessageTemplate
             format = inside[(colon + 1)..].ToString();
             inside = inside[..colon];
         }
-        int alignment = 0;
         int comma = inside.IndexOf(',');
         if (comma >= 0)
         {
-            if (!int.TryParse(inside[(comma + 1)..], out alignment))
+            // An alignment (`{Name,6}`) is accepted and not applied: no daemon message uses one.
+            if (!int.TryParse(inside[(comma + 1)..], out _))
             {
                 return false;
             }
@@ -139,15 +136,15 @@ internal sealed class MessageTemplate
                 return false;
             }
         }
-        hole = new Token(inside.ToString(), format, alignment, text[start..end]);
+        hole = new Token(inside.ToString(), format, text[start..end]);
         return true;
     }
 
     /// <summary>Literal text (<see cref="Name"/> null, <see cref="Raw"/> the unescaped text) or a hole.</summary>
-    internal readonly record struct Token(string? Name, string? Format, int Alignment, string Raw)
+    internal readonly record struct Token(string? Name, string? Format, string Raw)
     {
         public bool IsHole => Name is not null;
 
-        public static Token Text(string text) => new(null, null, 0, text);
+        public static Token Text(string text) => new(null, null, text);
     }
 }

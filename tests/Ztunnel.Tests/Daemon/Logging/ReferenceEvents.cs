@@ -36,6 +36,7 @@ internal static partial class ReferenceEvents
         factory.CreateLogger("Ztunnel.Microsoft").LogInformation("zm info");
         Missing(logger, "a");
         Ints(logger, [1, 2], ["a", "b"]);
+        logger.Log(LogLevel.Information, new EventId(5), "raw \"state\"", null, (s, _) => s + "!");
         switchToWarning();
         logger.LogInformation("after switch hidden");
         logger.LogWarning("after switch shown");
