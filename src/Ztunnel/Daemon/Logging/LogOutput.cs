@@ -32,6 +32,7 @@ internal sealed class LogOutput(Stream stream, ILogLineFormatter formatter)
             }
             catch (ObjectDisposedException)
             {
+                // A test's stream closed under a late line: the same, nothing to report it to.
             }
             if (_buffer.Capacity > KeptCapacity)
             {
