@@ -1,4 +1,4 @@
-using Serilog.Events;
+using Microsoft.Extensions.Logging;
 using Ztunnel.Admin.Http;
 
 namespace Ztunnel.Admin;
@@ -81,24 +81,24 @@ internal sealed class AdminEndpoint(AdminSources sources)
         }
     }
 
-    internal static LogEventLevel? Parse(string level) => level.ToLowerInvariant() switch
+    internal static LogLevel? Parse(string level) => level.ToLowerInvariant() switch
     {
-        "trace" or "verbose" => LogEventLevel.Verbose,
-        "debug" => LogEventLevel.Debug,
-        "info" or "information" => LogEventLevel.Information,
-        "warn" or "warning" => LogEventLevel.Warning,
-        "error" => LogEventLevel.Error,
-        "critical" or "fatal" => LogEventLevel.Fatal,
+        "trace" or "verbose" => LogLevel.Trace,
+        "debug" => LogLevel.Debug,
+        "info" or "information" => LogLevel.Information,
+        "warn" or "warning" => LogLevel.Warning,
+        "error" => LogLevel.Error,
+        "critical" or "fatal" => LogLevel.Critical,
         _ => null,
     };
 
-    internal static string Name(LogEventLevel level) => level switch
+    internal static string Name(LogLevel level) => level switch
     {
-        LogEventLevel.Verbose => "trace",
-        LogEventLevel.Debug => "debug",
-        LogEventLevel.Information => "info",
-        LogEventLevel.Warning => "warning",
-        LogEventLevel.Error => "error",
+        LogLevel.Trace => "trace",
+        LogLevel.Debug => "debug",
+        LogLevel.Information => "info",
+        LogLevel.Warning => "warning",
+        LogLevel.Error => "error",
         _ => "critical",
     };
 }

@@ -1,5 +1,5 @@
-using Serilog.Core;
 using Ztunnel.Capture.Registration;
+using Ztunnel.Daemon.Logging;
 using Ztunnel.Discovery;
 
 namespace Ztunnel.Admin;
@@ -14,7 +14,7 @@ internal sealed class AdminSources
     public Func<int> LiveConnections { get; init; } = static () => 0;
 
     /// <summary>The log level switch of the daemon's pipeline (changed by POST /logging).</summary>
-    public required LoggingLevelSwitch LogLevel { get; init; }
+    public required LogLevelSwitch LogLevel { get; init; }
 
     /// <summary>Starts the graceful drain, as SIGTERM does (POST /quitquitquit).</summary>
     public required Action Quit { get; init; }

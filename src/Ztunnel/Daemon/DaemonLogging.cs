@@ -1,55 +1,31 @@
 using Microsoft.Extensions.Logging;
-using Serilog;
-using Serilog.Core;
-using Serilog.Events;
-using Serilog.Extensions.Logging;
-using Serilog.Formatting.Json;
+using Ztunnel.Daemon.Logging;
 using Ztunnel.Discovery;
 
 namespace Ztunnel.Daemon;
 
 /// <summary>
-/// The daemon's log pipeline: Serilog to stderr, text or JSON, with a level that can be changed at run
-/// time (the admin endpoint holds <see cref="Level"/>). Kestrel's own chatter stays at Warning.
+/// The daemon's log pipeline: MEL's LoggerFactory over our own provider (Daemon/Logging), one line per event
+/// to stderr, text or JSON, with a level that can be changed at run time (the admin endpoint holds
+/// <see cref="Level"/>). Framework ("Microsoft") chatter stays at Warning.
 /// </summary>
 internal sealed class DaemonLogging : IDisposable
 {
-    private readonly Serilog.Core.Logger _serilog;
-
-    public DaemonLogging(Microsoft.Extensions.Logging.LogLevel level, AccessLogFormat format)
+    /// <param name="output">Where lines go; stderr when null (tests pass a stream of their own).</param>
+    /// <param name="time">The clock of the timestamps; the system's when null.</param>
+    public DaemonLogging(LogLevel level, AccessLogFormat format, Stream? output = null, TimeProvider? time = null)
     {
-        Level = new LoggingLevelSwitch(ToSerilog(level));
-        var configuration = new LoggerConfiguration()
-            .MinimumLevel.ControlledBy(Level)
-            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-            .Enrich.FromLogContext();
-        configuration = format == AccessLogFormat.Json
-            ? configuration.WriteTo.Console(new JsonFormatter(renderMessage: true), standardErrorFromLevel: LogEventLevel.Verbose)
-            : configuration.WriteTo.Console(
-                outputTemplate: "{Timestamp:yyyy-MM-ddTHH:mm:ss.fffZ} {Level:u4} {SourceContext}: {Message:lj}{NewLine}{Exception}",
-                standardErrorFromLevel: LogEventLevel.Verbose);
-        _serilog = configuration.CreateLogger();
-        Factory = new SerilogLoggerFactory(_serilog, dispose: false);
+        Level = new LogLevelSwitch(level);
+        ILogLineFormatter formatter = format == AccessLogFormat.Json ? new JsonLineFormatter() : new TextLineFormatter();
+        var provider = new DaemonLoggerProvider(Level, new LogOutput(output ?? Console.OpenStandardError(), formatter), time ?? TimeProvider.System);
+        // The provider filters by the switch; the factory's own filter lets everything through to it.
+        Factory = new LoggerFactory([provider], new LoggerFilterOptions { MinLevel = LogLevel.Trace });
     }
 
     public ILoggerFactory Factory { get; }
 
     /// <summary>The minimum level, changeable at run time.</summary>
-    public LoggingLevelSwitch Level { get; }
+    public LogLevelSwitch Level { get; }
 
-    public static LogEventLevel ToSerilog(Microsoft.Extensions.Logging.LogLevel level) => level switch
-    {
-        Microsoft.Extensions.Logging.LogLevel.Trace => LogEventLevel.Verbose,
-        Microsoft.Extensions.Logging.LogLevel.Debug => LogEventLevel.Debug,
-        Microsoft.Extensions.Logging.LogLevel.Information => LogEventLevel.Information,
-        Microsoft.Extensions.Logging.LogLevel.Warning => LogEventLevel.Warning,
-        Microsoft.Extensions.Logging.LogLevel.Error => LogEventLevel.Error,
-        _ => LogEventLevel.Fatal,
-    };
-
-    public void Dispose()
-    {
-        Factory.Dispose();
-        _serilog.Dispose();
-    }
+    public void Dispose() => Factory.Dispose();
 }

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using Serilog.Events;
+using Microsoft.Extensions.Logging;
 using Ztunnel.Admin;
 using Ztunnel.Capture.Registration;
 using Ztunnel.Discovery;
@@ -82,7 +82,7 @@ public sealed class AdminEndpointTests : IAsyncLifetime
 
         using HttpResponseMessage changed = await _fixture.Admin.PostAsync("/logging?level=debug", null);
         changed.StatusCode.ShouldBe(HttpStatusCode.OK);
-        _fixture.Level.MinimumLevel.ShouldBe(LogEventLevel.Debug);
+        _fixture.Level.MinimumLevel.ShouldBe(LogLevel.Debug);
         (await _fixture.Admin.GetStringAsync("/logging")).ShouldContain("\"level\": \"debug\"");
     }
 
@@ -93,7 +93,7 @@ public sealed class AdminEndpointTests : IAsyncLifetime
 
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await response.Content.ReadAsStringAsync()).ShouldContain("'loud'");
-        _fixture.Level.MinimumLevel.ShouldBe(LogEventLevel.Information);
+        _fixture.Level.MinimumLevel.ShouldBe(LogLevel.Information);
     }
 
     [Fact]

@@ -1,10 +1,10 @@
 using System.Net;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Serilog.Core;
-using Serilog.Events;
 using Ztunnel.Admin;
 using Ztunnel.Admin.Http;
 using Ztunnel.Capture.Registration;
+using Ztunnel.Daemon.Logging;
 using Ztunnel.Discovery;
 using Ztunnel.Telemetry;
 
@@ -23,7 +23,7 @@ internal sealed class AdminFixture : IAsyncDisposable
     public StateStore Store { get; } = new();
     public GatedLifecycle Lifecycle { get; } = new();
     public PodRegistry Registry { get; }
-    public LoggingLevelSwitch Level { get; } = new(LogEventLevel.Information);
+    public LogLevelSwitch Level { get; } = new(LogLevel.Information);
     public MetricsRegistry Metrics { get; } = new();
     public int QuitCalls;
     public HttpClient Admin { get; private set; } = null!;

@@ -1,28 +1,27 @@
+using System.Text;
 using System.Text.Json;
-using Serilog;
-using Serilog.Core;
-using Serilog.Events;
-using Serilog.Extensions.Logging;
-using Serilog.Formatting.Json;
+using Microsoft.Extensions.Logging;
+using Ztunnel.Daemon;
+using Ztunnel.Discovery;
 using Ztunnel.Proxy;
 using Ztunnel.Telemetry;
 
 namespace Ztunnel.Tests.Telemetry;
 
-/// <summary>The access log through the daemon's real pipeline pieces: Serilog with its JSON formatter.</summary>
+/// <summary>The access log through the daemon's real log pipeline, in its JSON format.</summary>
 public sealed class AccessLogTests : IDisposable
 {
-    private readonly LineSink _sink = new();
-    private readonly Serilog.Core.Logger _serilog;
+    private readonly MemoryStream _output = new();
+    private readonly DaemonLogging _logging;
     private readonly TelemetryFixture _fixture;
 
     public AccessLogTests()
     {
-        _serilog = new LoggerConfiguration().MinimumLevel.Verbose().WriteTo.Sink(_sink).CreateLogger();
-        _fixture = new TelemetryFixture(new SerilogLoggerFactory(_serilog));
+        _logging = new DaemonLogging(LogLevel.Information, AccessLogFormat.Json, _output);
+        _fixture = new TelemetryFixture(_logging.Factory);
     }
 
-    public void Dispose() => _serilog.Dispose();
+    public void Dispose() => _logging.Dispose();
 
     [Fact]
     public void ClosedConnection_WritesOneJsonLine_WithPeersBytesAndDuration()
@@ -33,7 +32,7 @@ public sealed class AccessLogTests : IDisposable
         connection.Counters.AddServerToClient(2222);
         _fixture.Telemetry.Closed(connection, TimeSpan.FromMilliseconds(1234));
 
-        JsonElement line = _sink.Lines.ShouldHaveSingleItem();
+        JsonElement line = Lines.ShouldHaveSingleItem();
         JsonElement p = line.GetProperty("Properties");
         p.GetProperty("SourceContext").GetString().ShouldBe(AccessLog.Category);
         line.GetProperty("Level").GetString().ShouldBe("Information");
@@ -57,7 +56,7 @@ public sealed class AccessLogTests : IDisposable
     {
         _fixture.Telemetry.Failed(TelemetryFixture.InboundHbone(), ConnectionFailure.Denied, "denied by DENY policy web/no-sleep rule 0", "web/no-sleep");
 
-        JsonElement line = _sink.Lines.ShouldHaveSingleItem();
+        JsonElement line = Lines.ShouldHaveSingleItem();
         JsonElement p = line.GetProperty("Properties");
         p.GetProperty("ResponseFlags").GetString().ShouldBe("DENY");
         p.GetProperty("Policy").GetString().ShouldBe("web/no-sleep");
@@ -74,36 +73,37 @@ public sealed class AccessLogTests : IDisposable
         connection.Close("policy changed: no ALLOW matched");
         _fixture.Telemetry.Closed(connection, TimeSpan.FromSeconds(2));
 
-        JsonElement p = _sink.Lines.ShouldHaveSingleItem().GetProperty("Properties");
+        JsonElement p = Lines.ShouldHaveSingleItem().GetProperty("Properties");
         p.GetProperty("Reason").GetString().ShouldBe("policy changed: no ALLOW matched");
         p.GetProperty("SrcIdentity").GetString().ShouldBe("-");   // plaintext: nobody was verified
     }
 
-    /// <summary>Formats every event with the daemon's JSON formatter, one parsed line per event.</summary>
-    private sealed class LineSink : ILogEventSink
+    [Fact]
+    public void TextFormat_ClosedConnection_IsOneLine_WithTheFieldsInline()
     {
-        private readonly JsonFormatter _formatter = new(renderMessage: true);
-        private readonly List<JsonElement> _lines = [];
+        var output = new MemoryStream();
+        using var logging = new DaemonLogging(LogLevel.Information, AccessLogFormat.Text, output);
+        var fixture = new TelemetryFixture(logging.Factory);
+        TrackedConnection connection = fixture.Tracker.Register(TelemetryFixture.OutboundHbone());
+        fixture.Telemetry.Opened(connection);
+        fixture.Telemetry.Closed(connection, TimeSpan.FromMilliseconds(5));
 
-        public IReadOnlyList<JsonElement> Lines
-        {
-            get
-            {
-                lock (_lines)
-                {
-                    return [.. _lines];
-                }
-            }
-        }
+        string line = Encoding.UTF8.GetString(output.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries).ShouldHaveSingleItem();
+        line.ShouldMatch(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO Ztunnel\.AccessLog: connection complete src\.addr=10\.0\.0\.1:40000 src\.workload=sleep ");
+        line.ShouldContain(" duration=5ms response_flags=- reason=-");
+    }
 
-        public void Emit(LogEvent logEvent)
+    /// <summary>Every line written so far, parsed.</summary>
+    private List<JsonElement> Lines
+    {
+        get
         {
-            var text = new StringWriter();
-            _formatter.Format(logEvent, text);
-            lock (_lines)
+            var lines = new List<JsonElement>();
+            foreach (string line in Encoding.UTF8.GetString(_output.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
-                _lines.Add(JsonDocument.Parse(text.ToString()).RootElement.Clone());
+                lines.Add(JsonDocument.Parse(line).RootElement.Clone());
             }
+            return lines;
         }
     }
 }
