@@ -2,13 +2,18 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-.PHONY: deps build test unit e2e bench bench-micro demo clean
+.PHONY: deps build publish test unit e2e bench bench-micro demo clean
 
 deps:
 	@scripts/install-deps.sh
 
 build:
 	dotnet build Ztunnel.sln -c Release -nologo -clp:ErrorsOnly
+
+## The daemon as it ships: self-contained, trimmed, linux-x64, in $(PUBLISH_DIR) (default dist/linux-x64).
+PUBLISH_DIR ?= dist/linux-x64
+publish:
+	@scripts/publish.sh $(PUBLISH_DIR)
 
 ## Installs what the tests need, builds, runs every test (unit and end-to-end; needs root).
 test: deps
@@ -36,4 +41,4 @@ bench-micro:
 
 clean:
 	dotnet clean Ztunnel.sln -nologo >/dev/null
-	rm -rf demo-out bench-out
+	rm -rf demo-out bench-out dist

@@ -7,11 +7,13 @@ results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 
 dotnet build Ztunnel.sln -c Release -nologo -clp:ErrorsOnly || exit 1
+# The end-to-end tests run the daemon as it ships (self-contained, trimmed): what trimming would break shows here.
+scripts/publish.sh "$results/publish" || exit 1
 
 status=0
 for project in tests/Ztunnel.Tests tests/Ztunnel.E2E; do
   name=$(basename "$project")
-  dotnet test "$project" -c Release --no-build -nologo \
+  ZTUNNEL_BINARY=$results/publish/ztunnel dotnet test "$project" -c Release --no-build -nologo \
     --logger "trx;LogFileName=$results/$name.trx" --logger "console;verbosity=normal" \
     ${TEST_FILTER:+--filter "$TEST_FILTER"} || status=1
 done

@@ -28,7 +28,7 @@ SCENARIOS=${BENCH_SCENARIOS:-direct stunnel haproxy ztunnel}
 NCPU=$(nproc)
 APP_CPUS=${BENCH_APP_CPUS:-0}
 PROXY_CPUS=${BENCH_PROXY_CPUS:-$([ "$NCPU" -gt 1 ] && echo 1 || echo 0)}
-BIN=${BENCH_ZTUNNEL_BIN:-$PWD/src/Ztunnel/bin/Release/net10.0/ztunnel}   # or a published build
+BIN=${BENCH_ZTUNNEL_BIN:-$PWD/dist/linux-x64/ztunnel}   # the daemon as it ships (scripts/publish.sh), or another build
 LOADGEN=$PWD/bench/Ztunnel.LoadGen/bin/Release/net10.0/ztunnel-loadgen
 CLIENT_IP=10.10.1.10 SERVER_IP=10.10.2.20 NODE_A_POD_GW=10.10.1.1 NODE_B_LINK=10.10.0.2
 IPERF_PORT=5201 ECHO_PORT=7000
@@ -142,7 +142,7 @@ rm -rf "$OUT"; mkdir -p "$OUT"
 ulimit -n "$(ulimit -Hn)"
 
 say "Building (Release)"
-[ -n "${BENCH_ZTUNNEL_BIN:-}" ] || dotnet build src/Ztunnel -c Release -nologo -clp:ErrorsOnly -v:q >/dev/null
+[ -n "${BENCH_ZTUNNEL_BIN:-}" ] || scripts/publish.sh "$(dirname "$BIN")"
 dotnet build bench/Ztunnel.LoadGen -c Release -nologo -clp:ErrorsOnly -v:q >/dev/null
 
 say "Machine"
@@ -161,6 +161,7 @@ note "pinning: load generators and servers on CPU $APP_CPUS, proxies (both nodes
   echo "meta foreign_before_pct $FOREIGN_BEFORE"
   echo "meta app_cpus $APP_CPUS"
   echo "meta proxy_cpus $PROXY_CPUS"
+  echo "meta ztunnel_bin $BIN"
   echo "meta duration_s $DURATION"
   echo "meta warmup_s $WARMUP"
   echo "meta hold $HOLD"
