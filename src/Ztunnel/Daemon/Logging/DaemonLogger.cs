@@ -7,7 +7,9 @@ namespace Ztunnel.Daemon.Logging;
 /// the template last under "{OriginalFormat}"; the formatters render from those, not from MEL's formatted string.
 /// No scopes: nothing in the daemon opens one.
 /// </summary>
-internal sealed class DaemonLogger(string category, LogLevelSwitch? level, LogOutput output, TimeProvider time) : ILogger
+/// <param name="level">The run-time switch this category follows; null: none.</param>
+/// <param name="alwaysFrom">Levels logged whatever the switch says (None: no such floor).</param>
+internal sealed class DaemonLogger(string category, LogLevelSwitch? level, LogLevel alwaysFrom, LogOutput output, TimeProvider time) : ILogger
 {
     // The template of this logger's last event: a category mostly logs the same [LoggerMessage] constant (the access
     // log its "connection complete"), so a reference check skips hashing a long template string per line.
@@ -19,7 +21,7 @@ internal sealed class DaemonLogger(string category, LogLevelSwitch? level, LogOu
         where TState : notnull => null;
 
     public bool IsEnabled(LogLevel logLevel) =>
-        level?.IsEnabled(logLevel) ?? logLevel is >= LogLevel.Warning and < LogLevel.None;   // null: a "Microsoft" category
+        logLevel != LogLevel.None && (logLevel >= alwaysFrom || (level?.IsEnabled(logLevel) ?? false));
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {

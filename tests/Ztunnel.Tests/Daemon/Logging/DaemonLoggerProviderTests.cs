@@ -44,6 +44,18 @@ public sealed class DaemonLoggerProviderTests
     }
 
     [Fact]
+    public void AccessLog_IsWritten_WhenTheDaemonLevelIsWarning()
+    {
+        // accessLog: text with logLevel: warning: the operator asked for one line per connection and gets it.
+        using var capture = new LogCapture(AccessLogFormat.Text, LogLevel.Warning);
+
+        capture.Logger(Ztunnel.Telemetry.AccessLog.Category).LogInformation("connection complete");
+        capture.Logger().LogInformation("daemon chatter");
+
+        capture.Lines.ShouldBe(["2026-11-21T16:23:17.228Z INFO Ztunnel.AccessLog: connection complete"]);
+    }
+
+    [Fact]
     public void Scopes_AreAccepted_AndLeaveLinesAsTheyAre()
     {
         using var capture = new LogCapture(AccessLogFormat.Text);

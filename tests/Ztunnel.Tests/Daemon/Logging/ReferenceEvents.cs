@@ -12,7 +12,9 @@ internal static partial class ReferenceEvents
 {
     public static void LogAll(ILoggerFactory factory, Action switchToWarning)
     {
-        ILogger logger = factory.CreateLogger("Ztunnel.AccessLog");
+        // Not the access log category: that one logs from Information whatever the level switch says (the lines were
+        // captured under "Ztunnel.AccessLog" from Serilog, which had no such rule, and renamed; nothing else differs).
+        ILogger logger = factory.CreateLogger("Ztunnel.Reference");
         var ep = new IPEndPoint(IPAddress.Parse("10.0.0.1"), 40000);
         Values(logger, "sleep", 42, 1234567890123L, true, ep, IPAddress.Parse("10.0.0.2"), null, TimeSpan.FromMilliseconds(1500), DayOfWeek.Monday,
             12.345678, new DateTimeOffset(2026, 1, 2, 3, 4, 5, 678, TimeSpan.Zero), new Pod("p", 7), 'c', 0.1f, -5);
