@@ -30,7 +30,7 @@ internal sealed partial class DaemonTelemetry : IAsyncDisposable
         _connections = connections;
         _logging = logging;
         AccessLog? accessLog = settings.AccessLog == AccessLogFormat.Off ? null : new AccessLog(logging.Factory);
-        Connections = new ConnectionTelemetry(store, connections, settings.TrustDomain, accessLog);
+        Connections = new ConnectionTelemetry(store, connections, settings.TrustDomain, accessLog, settings.ClusterId);
         Metrics.Add(Connections);
         Metrics.Add(new ProcessMetrics(Version));
     }

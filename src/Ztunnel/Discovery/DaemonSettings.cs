@@ -30,6 +30,9 @@ internal sealed record DaemonSettings
     /// <summary>Policies in this namespace without a selector apply mesh-wide (DESIGN §7).</summary>
     public string RootNamespace { get; init; } = "istio-system";
 
+    /// <summary>The cluster name in metric labels (<c>source_cluster</c>, <c>destination_cluster</c>), as istiod's clusterID.</summary>
+    public string ClusterId { get; init; } = Telemetry.TcpLabels.DefaultClusterId;
+
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 
     public AccessLogFormat AccessLog { get; init; } = AccessLogFormat.Text;

@@ -68,6 +68,18 @@ internal static partial class LocalConfigLoader
             settings = settings with { RootNamespace = rootNs };
         }
 
+        if (reader.String(root, "clusterId", "", required: false) is { } clusterId)
+        {
+            if (clusterId.Length == 0)
+            {
+                reader.Error(ConfigReader.Get(root, "clusterId")!, "clusterId", "is empty (leave it out for the default, Kubernetes)");
+            }
+            else
+            {
+                settings = settings with { ClusterId = clusterId };
+            }
+        }
+
         if (reader.String(root, "logLevel", "", required: false) is { } level)
         {
             LogLevel? parsed = level.ToLowerInvariant() switch

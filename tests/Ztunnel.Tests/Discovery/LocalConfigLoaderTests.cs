@@ -102,8 +102,19 @@ public sealed class LocalConfigLoaderTests
         config.Settings.MetricsAddress.ShouldBe(IPEndPoint.Parse("0.0.0.0:15020"));
         config.Settings.ReadinessAddress.ShouldBe(IPEndPoint.Parse("0.0.0.0:15021"));
         config.Settings.RootNamespace.ShouldBe("istio-system");
+        config.Settings.ClusterId.ShouldBe("Kubernetes");
         config.Settings.LogLevel.ShouldBe(LogLevel.Information);
         config.State.Workloads.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void ClusterId_IsRead_AndEmptyIsAnError()
+    {
+        LocalConfigLoader.Parse("clusterId: east-1\n", "c.yaml").Settings.ClusterId.ShouldBe("east-1");
+
+        var e = Should.Throw<ConfigException>(() => LocalConfigLoader.Parse("clusterId: \"\"\n", "c.yaml"));
+
+        e.Errors.ShouldHaveSingleItem().ToString().ShouldStartWith("c.yaml:1: clusterId: is empty");
     }
 
     private const string TwoWorkloads = """
