@@ -61,7 +61,8 @@ public sealed class Http2StreamMoveChunkTests
         await tunnel.DisposeAsync();
     }
 
-    private static async Task<byte[]> ReadExactlyAsync(Socket socket, int count)
+    /// <summary>Exactly <paramref name="count"/> bytes from <paramref name="socket"/>; fails if it ends sooner.</summary>
+    internal static async Task<byte[]> ReadExactlyAsync(Socket socket, int count)
     {
         byte[] data = new byte[count];
         int read = 0;

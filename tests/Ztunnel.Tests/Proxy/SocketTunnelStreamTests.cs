@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Net.Sockets;
 using Ztunnel.Capture;
 using Ztunnel.Hbone;
 using Ztunnel.Proxy;
@@ -28,7 +27,7 @@ public sealed class SocketTunnelStreamTests
 
         await stream.WriteAsync(Chain(sent, lengths), CancellationToken.None).AsTask().WaitAsync(Guard);
 
-        (await ReadExactlyAsync(app, sent.Length)).ShouldBe(sent);
+        (await Http2StreamMoveChunkTests.ReadExactlyAsync(app, sent.Length)).ShouldBe(sent);
     }
 
     [Fact]
@@ -44,7 +43,7 @@ public sealed class SocketTunnelStreamTests
         byte[] sent = Http2FlowControlTests.Pattern(lengths.Sum());
 
         Task write = stream.WriteAsync(Chain(sent, lengths), CancellationToken.None).AsTask();
-        byte[] received = await ReadExactlyAsync(app, sent.Length);
+        byte[] received = await Http2StreamMoveChunkTests.ReadExactlyAsync(app, sent.Length);
 
         await write.WaitAsync(Guard);
         received.ShouldBe(sent);
@@ -61,22 +60,6 @@ public sealed class SocketTunnelStreamTests
             offset += length;
         }
         return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
-    }
-
-    private static async Task<byte[]> ReadExactlyAsync(Socket socket, int count)
-    {
-        byte[] data = new byte[count];
-        int read = 0;
-        while (read < count)
-        {
-            int n = await socket.ReceiveAsync(data.AsMemory(read)).AsTask().WaitAsync(Guard);
-            if (n == 0)
-            {
-                throw new EndOfStreamException($"the socket ended after {read} of {count} bytes");
-            }
-            read += n;
-        }
-        return data;
     }
 
     private sealed class Piece : ReadOnlySequenceSegment<byte>
