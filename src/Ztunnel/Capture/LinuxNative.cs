@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
@@ -140,6 +141,8 @@ internal static partial class LinuxNative
 
     /// <summary>socket(2) flags: send(2) that never waits, and no SIGPIPE on a closed peer.</summary>
     private const int MSG_DONTWAIT = 0x40;
+    private const int EINTR = 4;
+    private const int EAGAIN = 11;
     private const int MSG_NOSIGNAL = 0x4000;
 
     /// <summary>
@@ -165,6 +168,60 @@ internal static partial class LinuxNative
             }
         }
     }
+
+    /// <summary>
+    /// One recv(2) that never waits: the bytes received (> 0), 0 at the peer's end of stream, -1 when the socket has
+    /// nothing now. A failed receive (a reset) throws, as <see cref="Socket.ReceiveAsync(Memory{byte}, SocketFlags, CancellationToken)"/> would.
+    /// </summary>
+    public static unsafe int ReceiveNoWait(SafeHandle socket, Span<byte> buffer)
+    {
+        bool added = false;
+        try
+        {
+            socket.DangerousAddRef(ref added);
+            fixed (byte* p = buffer)
+            {
+                while (true)
+                {
+                    nint got = recv((int)socket.DangerousGetHandle(), p, (nuint)buffer.Length, MSG_DONTWAIT);
+                    if (got >= 0)
+                    {
+                        return (int)got;
+                    }
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno == EINTR)
+                    {
+                        continue;
+                    }
+                    if (errno == EAGAIN)
+                    {
+                        return -1;
+                    }
+                    throw new SocketException((int)ToSocketError(errno));
+                }
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                socket.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>The errors a receive from a connected TCP socket can report, as System.Net.Sockets names them.</summary>
+    private static SocketError ToSocketError(int errno) => errno switch
+    {
+        104 => SocketError.ConnectionReset,   // ECONNRESET
+        110 => SocketError.TimedOut,          // ETIMEDOUT
+        107 => SocketError.NotConnected,      // ENOTCONN
+        32 => SocketError.Shutdown,           // EPIPE
+        113 => SocketError.HostUnreachable,   // EHOSTUNREACH
+        101 => SocketError.NetworkUnreachable, // ENETUNREACH
+        9 => SocketError.OperationAborted,    // EBADF: closed under us
+        _ => SocketError.SocketError,
+    };
 
     /// <summary>Most pieces one <see cref="SendNoWait(SafeHandle, in ReadOnlySequence{byte})"/> gathers; later ones wait for the next call.</summary>
     public const int MaxGatheredSegments = 8;
@@ -253,6 +310,9 @@ internal static partial class LinuxNative
 
     [LibraryImport("libc")]
     private static unsafe partial nint send(int fd, byte* buffer, nuint length, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial nint recv(int fd, byte* buffer, nuint length, int flags);
 
     [LibraryImport("libc")]
     private static unsafe partial nint sendmsg(int fd, MessageHeader* message, int flags);

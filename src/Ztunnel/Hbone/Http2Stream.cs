@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 
 namespace Ztunnel.Hbone;
@@ -280,6 +281,17 @@ internal sealed class Http2Stream : TunnelStream
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         return _connection.WriteDataAsync(this, buffer, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sends up to <paramref name="maxBytes"/> that <paramref name="socket"/> has received on as this stream's DATA,
+    /// received straight into the connection's output (Http2Connection.SocketData.cs). Returns the bytes sent on, 0 at
+    /// the socket's end of stream, -1 when the socket had nothing yet.
+    /// </summary>
+    internal ValueTask<int> WriteFromSocketAsync(Socket socket, int maxBytes, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        return _connection.WriteDataFromSocketAsync(this, socket, maxBytes, cancellationToken);
     }
 
     public override ValueTask CompleteWritesAsync(CancellationToken cancellationToken = default)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Ztunnel.Capture;
 using Ztunnel.Hbone;
 
@@ -22,6 +23,29 @@ internal sealed class SocketTunnelStream : TunnelStream
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
         _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
+
+    /// <summary>
+    /// Into an HBONE stream, the bytes go from this socket straight into the stream's DATA frames, with no buffer of
+    /// the relay's in between (Http2Connection.SocketData.cs); anywhere else through a pooled buffer, as the base does.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal override async ValueTask<int> MoveChunkToAsync(TunnelStream destination, int maxBytes, CancellationToken cancellationToken)
+    {
+        if (destination is not Http2Stream tunnel)
+        {
+            return await base.MoveChunkToAsync(destination, maxBytes, cancellationToken);
+        }
+        while (true)
+        {
+            int moved = await tunnel.WriteFromSocketAsync(_socket, maxBytes, cancellationToken);
+            if (moved >= 0)
+            {
+                return moved;
+            }
+            // Nothing to receive yet: wait until there is (a zero-byte receive holds no buffer while it waits).
+            _ = await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancellationToken);
+        }
+    }
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
