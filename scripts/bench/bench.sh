@@ -286,6 +286,7 @@ for scenario in "${ORDER[@]}"; do
 done
 
 say "Results"
+echo "meta elapsed_s $SECONDS" >> "$RESULTS"
 cp "$RESULTS" "$OUT/raw.txt"
 /usr/bin/python3 scripts/bench/report.py "$RESULTS" "$OUT/results.csv" | tee "$OUT/table.txt"
 echo

@@ -196,10 +196,15 @@ def main():
         rows.append((key, label, unit, better, dec, vals, ratios))
 
     # Table.
-    head = ["metric", "unit"] + scenarios + [f"zt/{p}" for p in PEERS if p in scenarios]
+    # One scenario (a ztunnel-only A/B run): no ratios, but the spread over the rounds instead.
+    solo = scenarios[0] if len(scenarios) == 1 else None
+    head = ["metric", "unit"] + scenarios + [f"zt/{p}" for p in PEERS if p in scenarios] + (["min-max"] if solo else [])
     table = [head]
     for key, label, unit, better, dec, vals, ratios in rows:
         line = [label, unit] + [fmt(vals[s], dec) for s in scenarios]
+        if solo:
+            lo_hi = ranges[solo].get(key)
+            line.append("-" if lo_hi is None else f"{fmt(lo_hi[0], dec)}-{fmt(lo_hi[1], dec)}")
         for p in PEERS:
             if p in scenarios:
                 r = ratios[p] if better else None
@@ -219,14 +224,16 @@ def main():
     orders = "; ".join(meta[k].replace(",", " ") for k in sorted((k for k in meta if k.startswith("order@")),
                                                                  key=lambda k: int(k.split("@")[1])))
     print(f"{n_rounds} round(s) of every scenario's measurements, order rotating ({orders}); values are medians over the rounds")
-    print(f"load average before: {meta.get('load_before', '?')}; other processes before: {meta.get('foreign_before_pct', '?')}% of one CPU")
+    print(f"load average before: {meta.get('load_before', '?')}; other processes before: {meta.get('foreign_before_pct', '?')}% of one CPU; "
+          f"run took {meta.get('elapsed_s', '?')} s (build included)")
     print()
     for i, r in enumerate(table):
         print("  ".join(c.ljust(widths[j]) if j < 2 else c.rjust(widths[j]) for j, c in enumerate(r)))
         if i == 0:
             print("  ".join("-" * w for w in widths))
-    print("\nzt/peer: Ztunnel's value divided by the peer's (higher is better for throughput and rate, lower for the rest),"
-          "\nthe median of the per-round ratios; (min-max) over the rounds for the rows with a target.")
+    if any(p in scenarios for p in PEERS) and "ztunnel" in scenarios:
+        print("\nzt/peer: Ztunnel's value divided by the peer's (higher is better for throughput and rate, lower for the rest),"
+              "\nthe median of the per-round ratios; (min-max) over the rounds for the rows with a target.")
 
     # Targets.
     print("\nTargets (Ztunnel, this run):")
