@@ -41,7 +41,7 @@ METRICS = [
     ("threads_held", "Threads with connections held (both)", "", "lower", 0),
     ("path_conns", "Connections on the path-proving hop", "", None, 0),
     ("errors", "Failed connections (rate + hold)", "", "lower", 0),
-    ("foreign_pct", "Other load during the scenario", "% CPU", None, 0),
+    ("foreign_pct", "Other load during the scenario (per round)", "% CPU", None, 0),
     ("loadavg", "Load average after the scenario", "", None, 2),
 ]
 
