@@ -30,7 +30,8 @@ demo: deps
 	@scripts/demo.sh
 
 ## End-to-end bench (needs root): direct kernel path, Ztunnel, stunnel and haproxy mTLS pairs in one run;
-## table on stdout, CSV in bench-out/results.csv. Knobs: BENCH_DURATION, BENCH_HOLD, BENCH_SCENARIOS, BENCH_*_CPUS.
+## interleaved in BENCH_ROUNDS rounds; table on stdout, CSV in bench-out/results.csv. Knobs: BENCH_DURATION,
+## BENCH_ROUNDS, BENCH_HOLD, BENCH_SCENARIOS, BENCH_*_CPUS, BENCH_ZTUNNEL_LOGLEVEL.
 bench:
 	@scripts/install-deps.sh --bench
 	@scripts/bench/bench.sh

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # `make bench`: end-to-end benchmark of Ztunnel against the kernel path and two mTLS proxies, in one run on
-# this machine. Topology (network namespaces and veth links, as in scripts/demo.sh):
+# this machine. Topology (network namespaces and veth links, as in scripts/demo.sh; scripts/bench/topology.sh):
 #
-#   client pod 10.10.1.10 -- node A (br0 10.10.1.1, link 10.10.0.1) == node B (10.10.0.2, br0 10.10.2.1) -- server pod 10.10.2.20
+#   client pod  10.10.1.10 -- node A (br0 10.10.1.1, link 10.10.0.1) == node B (10.10.0.2, br0 10.10.2.1) -- server pod  10.10.2.20
+#   pclient pod 10.10.1.11 --/                                                                        \-- pserver pod 10.10.2.21
 #
-# Scenarios, measured one after another with the same load generators:
-#   direct   client -> server pod, no proxy
-#   stunnel  client -> stunnel (client mode, node A) =TLS 1.3 mTLS=> stunnel (server mode, node B) -> server pod
+# Scenarios, with the same load generators:
+#   direct   pclient -> pserver pod, no proxy
+#   stunnel  pclient -> stunnel (client mode, node A) =TLS 1.3 mTLS=> stunnel (server mode, node B) -> pserver pod
 #   haproxy  the same with haproxy (mode tcp, ssl crt/ca-file verify required on both hops)
-#   ztunnel  one daemon per node, both pods registered, traffic captured, HBONE (mTLS + HTTP/2 CONNECT)
+#   ztunnel  one daemon per node, client and server pods registered, traffic captured, HBONE (mTLS + HTTP/2 CONNECT)
+# Interleaved: every scenario's proxies start up front (idle ones cost ~0 CPU), each is warmed up, then
+# $BENCH_ROUNDS rounds run every scenario's timed measurements one scenario after the other, the order
+# rotating each round. The machine's speed drifts by +-15% over minutes; a ratio is taken per round, from
+# measurements a few minutes apart at most, and the report gives the median over the rounds.
 # Pinning: load generators and servers on $BENCH_APP_CPUS, both proxy processes of a scenario on
 # $BENCH_PROXY_CPUS, so every proxy pair gets the same CPU budget and never competes with the load.
 # Results: table on stdout, CSV in $BENCH_OUT/results.csv. Everything it creates is removed at the end.
@@ -18,7 +23,8 @@ cd "$(dirname "$0")/../.."
 
 P=${BENCH_PREFIX:-zbench}                  # prefix of every namespace and link the bench creates
 OUT=$(realpath -m "${BENCH_OUT:-./bench-out}")
-DURATION=${BENCH_DURATION:-5}             # seconds per measurement
+DURATION=${BENCH_DURATION:-4}             # seconds per measurement
+ROUNDS=${BENCH_ROUNDS:-3}                 # rounds of every scenario's timed measurements
 WARMUP=${BENCH_WARMUP:-3}                 # seconds of unrecorded bulk and connection traffic per scenario
 JIT_QUIET_MS=${BENCH_JIT_QUIET_MS:-25}     # Ztunnel: more warm-up rounds until one costs less JIT time than this (ms, both daemons)
 JIT_MAX_ROUNDS=${BENCH_JIT_MAX_ROUNDS:-8}  # ... but at most this many 2 s rounds
@@ -29,19 +35,38 @@ NCPU=$(nproc)
 APP_CPUS=${BENCH_APP_CPUS:-0}
 PROXY_CPUS=${BENCH_PROXY_CPUS:-$([ "$NCPU" -gt 1 ] && echo 1 || echo 0)}
 BIN=${BENCH_ZTUNNEL_BIN:-$PWD/dist/linux-x64/ztunnel}   # the daemon as it ships (scripts/publish.sh), or another build
+ZT_LOGLEVEL=${BENCH_ZTUNNEL_LOGLEVEL:-warn}             # the daemons' logLevel
 LOADGEN=$PWD/bench/Ztunnel.LoadGen/bin/Release/net10.0/ztunnel-loadgen
 CLIENT_IP=10.10.1.10 SERVER_IP=10.10.2.20 NODE_A_POD_GW=10.10.1.1 NODE_B_LINK=10.10.0.2
-IPERF_PORT=5201 ECHO_PORT=7000
-PEER_IPERF_PORT=0 PEER_ECHO_PORT=0       # set per peer: each pair gets its own ports (no TIME_WAIT left by the previous one)
+PEER_CLIENT_IP=10.10.1.11 PEER_SERVER_IP=10.10.2.21   # the pods of direct, stunnel, haproxy (never enrolled)
+IPERF_PORT=5201 ECHO_PORT=7000           # in both server pods
+PEER_IPERF_PORT=0 PEER_ECHO_PORT=0       # set per peer before start_*: each pair listens on its own ports
 CLK_TCK=$(getconf CLK_TCK)
 RUN=$(mktemp -d /tmp/ztunnel-bench.XXXXXX)
 RESULTS=$RUN/results.txt
 PIDS=()          # long-lived processes of the whole run (servers)
-PROXIES=()       # proxy processes of the current scenario
+PROXIES=()       # proxy processes of the current scenario (use_scenario), or of the one being started
+ALL_PROXIES=()   # proxy processes of every scenario
+ROUND=""         # the round being measured: record() then appends @<round> to the key
+# Per scenario: its proxies' pids, the pods its load runs between, and the address and ports it targets.
+declare -A S_PIDS=() S_CLIENT=() S_SERVER=() S_IP=() S_IPORT=() S_EPORT=()
+CLIENT_NS="" SERVER_NS="" TARGET_IP="" TARGET_IPORT="" TARGET_EPORT=""
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 note() { printf '  %s\n' "$*"; }
-record() { echo "$1 $2 $3" >> "$RESULTS"; }   # scenario key value
+record() { echo "$1 $2${ROUND:+@$ROUND} $3" >> "$RESULTS"; }   # scenario key value
+
+# Files the proxies just started (PROXIES) under the scenario, with the pods and target its load uses.
+add_scenario() { # scenario client-ns server-ns ip iperf-port echo-port
+  S_PIDS[$1]="${PROXIES[*]}" S_CLIENT[$1]=$2 S_SERVER[$1]=$3 S_IP[$1]=$4 S_IPORT[$1]=$5 S_EPORT[$1]=$6
+  ALL_PROXIES+=("${PROXIES[@]}"); PROXIES=()
+}
+
+# Makes a scenario the current one for the functions in measure.sh.
+use_scenario() { # scenario
+  read -ra PROXIES <<<"${S_PIDS[$1]}"
+  CLIENT_NS=${S_CLIENT[$1]} SERVER_NS=${S_SERVER[$1]} TARGET_IP=${S_IP[$1]} TARGET_IPORT=${S_IPORT[$1]} TARGET_EPORT=${S_EPORT[$1]}
+}
 
 stop_proxies() {
   local pid
@@ -53,6 +78,7 @@ stop_proxies() {
 cleanup() {
   trap - ERR
   set +e
+  PROXIES+=("${ALL_PROXIES[@]}")
   stop_proxies
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
@@ -163,53 +189,104 @@ note "pinning: load generators and servers on CPU $APP_CPUS, proxies (both nodes
   echo "meta proxy_cpus $PROXY_CPUS"
   echo "meta ztunnel_bin $BIN"
   echo "meta duration_s $DURATION"
+  echo "meta rounds $ROUNDS"
   echo "meta warmup_s $WARMUP"
   echo "meta hold $HOLD"
   echo "meta concurrency $CONCURRENCY"
   echo "meta versions ztunnel=$(git rev-parse --short HEAD),stunnel=$(stunnel -version 2>&1 | awk '/^stunnel/ {print $2; exit}'),haproxy=$(haproxy -v | awk 'NR==1 {print $3}'),openssl=$(openssl version | awk '{print $2}'),iperf3=$(iperf3 --version | awk 'NR==1 {print $2}')"
 } > "$RESULTS"
 
-say "Topology: client pod -> node A == node B -> server pod"
+say "Topology: client and pclient pods -> node A == node B -> server and pserver pods"
 source scripts/bench/topology.sh
 source scripts/bench/peers.sh
 source scripts/bench/measure.sh
 build_topology
 note "namespaces: $(ip netns list | awk '{print $1}' | grep "^$P-" | tr '\n' ' ')"
 
-say "Servers in the server pod (CPU $APP_CPUS): iperf3 :$IPERF_PORT, echo :$ECHO_PORT"
-ip netns exec "$P-server" taskset -c "$APP_CPUS" iperf3 -s -p "$IPERF_PORT" > "$OUT/iperf3-server.log" 2>&1 &
-PIDS+=($!)
-ip netns exec "$P-server" env DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 \
-  taskset -c "$APP_CPUS" "$LOADGEN" serve --port "$ECHO_PORT" > "$OUT/echo-server.log" 2>&1 &
-PIDS+=($!)
-wait_listen server "$IPERF_PORT"; wait_listen server "$ECHO_PORT"
-# Prove the path before measuring anything over it.
+for pod in server pserver; do
+  say "Servers in the $pod pod (CPU $APP_CPUS): iperf3 :$IPERF_PORT, echo :$ECHO_PORT"
+  ip netns exec "$P-$pod" taskset -c "$APP_CPUS" iperf3 -s -p "$IPERF_PORT" > "$OUT/iperf3-$pod.log" 2>&1 &
+  PIDS+=($!)
+  ip netns exec "$P-$pod" env DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 \
+    taskset -c "$APP_CPUS" "$LOADGEN" serve --port "$ECHO_PORT" > "$OUT/echo-$pod.log" 2>&1 &
+  PIDS+=($!)
+done
+for pod in server pserver; do wait_listen "$pod" "$IPERF_PORT"; wait_listen "$pod" "$ECHO_PORT"; done
+# Prove the paths before measuring anything over them.
 in_ns client timeout 5 bash -c "exec 3<>/dev/tcp/$SERVER_IP/$ECHO_PORT" || { echo "client pod cannot reach $SERVER_IP:$ECHO_PORT"; exit 1; }
+in_ns pclient timeout 5 bash -c "exec 3<>/dev/tcp/$PEER_SERVER_IP/$ECHO_PORT" || { echo "pclient pod cannot reach $PEER_SERVER_IP:$ECHO_PORT"; exit 1; }
 
+# Every scenario's proxies, started up front: idle, they use no CPU to speak of.
 mint_certificates
+ORDER=()
 for scenario in $SCENARIOS; do
   case $scenario in
-    direct)  say "Scenario direct: kernel path, no proxy"
-             measure direct "$SERVER_IP" "$IPERF_PORT" "$ECHO_PORT" ;;
-    stunnel) say "Scenario stunnel: stunnel $(stunnel -version 2>&1 | awk '/^stunnel/ {print $2; exit}') mTLS pair"
+    direct)  say "Scenario direct: kernel path, no proxy (pclient -> pserver)"
+             add_scenario direct pclient pserver "$PEER_SERVER_IP" "$IPERF_PORT" "$ECHO_PORT" ;;
+    stunnel) say "Scenario stunnel: stunnel $(stunnel -version 2>&1 | awk '/^stunnel/ {print $2; exit}') mTLS pair (pclient -> pserver)"
              PEER_IPERF_PORT=20001 PEER_ECHO_PORT=20002
              start_stunnel
-             measure stunnel "$NODE_A_POD_GW" "$PEER_IPERF_PORT" "$PEER_ECHO_PORT"
-             stop_proxies ;;
-    haproxy) say "Scenario haproxy: haproxy $(haproxy -v | awk 'NR==1 {print $3}') mTLS pair"
+             add_scenario stunnel pclient pserver "$NODE_A_POD_GW" "$PEER_IPERF_PORT" "$PEER_ECHO_PORT" ;;
+    haproxy) say "Scenario haproxy: haproxy $(haproxy -v | awk 'NR==1 {print $3}') mTLS pair (pclient -> pserver)"
              PEER_IPERF_PORT=21001 PEER_ECHO_PORT=21002
              start_haproxy
-             measure haproxy "$NODE_A_POD_GW" "$PEER_IPERF_PORT" "$PEER_ECHO_PORT"
-             stop_proxies ;;
-    ztunnel) say "Scenario ztunnel: two daemons, captured traffic, HBONE"
+             add_scenario haproxy pclient pserver "$NODE_A_POD_GW" "$PEER_IPERF_PORT" "$PEER_ECHO_PORT" ;;
+    ztunnel) say "Scenario ztunnel: two daemons, captured traffic, HBONE (client -> server)"
              start_ztunnel
-             measure ztunnel "$SERVER_IP" "$IPERF_PORT" "$ECHO_PORT"
-             stop_ztunnel ;;
+             add_scenario ztunnel client server "$SERVER_IP" "$IPERF_PORT" "$ECHO_PORT" ;;
     *) echo "unknown scenario '$scenario' in BENCH_SCENARIOS (direct stunnel haproxy ztunnel)"; exit 2 ;;
   esac
+  ORDER+=("$scenario")
+done
+[ ${#ORDER[@]} -gt 0 ] || { echo "BENCH_SCENARIOS selects no scenario (direct stunnel haproxy ztunnel)"; exit 2; }
+[ "$ROUNDS" -ge 1 ] || { echo "BENCH_ROUNDS must be 1 or more, not '$ROUNDS'"; exit 2; }
+
+say "Memory at start, then warm-up of every scenario"
+for scenario in "${ORDER[@]}"; do
+  use_scenario "$scenario"
+  if [ ${#PROXIES[@]} -gt 0 ]; then record_rss "$scenario" rss_start; fi
+done
+for scenario in "${ORDER[@]}"; do
+  use_scenario "$scenario"
+  note "$scenario: warm-up"
+  warm_up
+done
+if [ -n "${S_PIDS[ztunnel]+set}" ]; then
+  use_scenario ztunnel
+  settle_jit ztunnel "$TARGET_IP" "$TARGET_IPORT" "$TARGET_EPORT"
+fi
+
+# Rounds: round r starts at scenario r mod n, so none is always first (or always right after another).
+for r in $(seq "$ROUNDS"); do
+  n=${#ORDER[@]}
+  round_order=()
+  for i in $(seq 0 $((n - 1))); do round_order+=("${ORDER[$(((r - 1 + i) % n))]}"); done
+  say "Round $r/$ROUNDS: ${round_order[*]}"
+  echo "meta order@$r $(IFS=,; echo "${round_order[*]}")" >> "$RESULTS"
+  ROUND=$r
+  for scenario in "${round_order[@]}"; do
+    use_scenario "$scenario"
+    measure_round "$scenario"
+  done
+  ROUND=""
+done
+
+# Memory: idle (after the traffic above has settled), then with $HOLD idle connections held open, one
+# scenario after the other. 3 s: Ztunnel gives back what a burst left behind within about a second of
+# going quiet (Daemon/MemoryTrimmer.cs); the other proxies' RSS does not move between 1 and 3 s of idle.
+say "Memory: idle, then $HOLD connections held through each scenario"
+sleep 3
+for scenario in "${ORDER[@]}"; do
+  use_scenario "$scenario"
+  if [ ${#PROXIES[@]} -gt 0 ]; then record_rss "$scenario" rss_idle; fi
+done
+for scenario in "${ORDER[@]}"; do
+  use_scenario "$scenario"
+  measure_held "$scenario"
 done
 
 say "Results"
+echo "meta elapsed_s $SECONDS" >> "$RESULTS"
 cp "$RESULTS" "$OUT/raw.txt"
 /usr/bin/python3 scripts/bench/report.py "$RESULTS" "$OUT/results.csv" | tee "$OUT/table.txt"
 echo

@@ -1,6 +1,7 @@
-# Sourced by bench.sh: one scenario's measurements, recorded as "<scenario> <key> <value>" lines.
-# The load generators run in the client pod on $APP_CPUS; proxy CPU and memory are read from /proc of
-# the processes in PROXIES (CPU: utime+stime deltas; memory: VmRSS).
+# Sourced by bench.sh: the measurements of the current scenario (use_scenario), recorded as
+# "<scenario> <key> <value>" lines; during the rounds the key carries the round, "<key>@<round>".
+# The load generators run in the scenario's client pod ($CLIENT_NS) on $APP_CPUS; proxy CPU and memory
+# are read from /proc of the scenario's processes in PROXIES (CPU: utime+stime deltas; memory: VmRSS).
 
 kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }   # value of key=value in a result line
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
@@ -24,9 +25,9 @@ record_rss() { # scenario key-prefix
 # (stunnel/haproxy TLS), or HBONE from the client pod to the server pod's 15008 (ztunnel).
 path_connections() { # scenario
   case $1 in
-    direct)  in_ns client ss -Htn state established dst "$SERVER_IP" dport = ":$ECHO_PORT" | wc -l ;;
-    ztunnel) in_ns client ss -Htn state established dst "$SERVER_IP" dport = ":15008" | wc -l ;;
-    *)       in_ns node-a ss -Htn state established dst "$NODE_B_LINK" dport = ":$PEER_ECHO_PORT" | wc -l ;;
+    direct)  in_ns "$CLIENT_NS" ss -Htn state established dst "$PEER_SERVER_IP" dport = ":$ECHO_PORT" | wc -l ;;
+    ztunnel) in_ns "$CLIENT_NS" ss -Htn state established dst "$SERVER_IP" dport = ":15008" | wc -l ;;
+    *)       in_ns node-a ss -Htn state established dst "$NODE_B_LINK" dport = ":${S_EPORT[$1]}" | wc -l ;;
   esac
 }
 
@@ -53,21 +54,22 @@ record_gc() { # scenario phase before after divisor unit-suffix
 
 # iperf3 -s serves one test at a time and turns away a client that arrives while the last test's
 # connections are still closing (that client sees a reset): start a test once the server pod has none.
+# (The pserver pod's iperf3 serves three scenarios, one after the other.)
 iperf_client() { # ip port timeout iperf3-args...
   local i
   for i in $(seq 50); do
-    [ "$(in_ns server ss -Htn state established state close-wait state fin-wait-1 state fin-wait-2 \
+    [ "$(in_ns "$SERVER_NS" ss -Htn state established state close-wait state fin-wait-1 state fin-wait-2 \
       state last-ack "( sport = :$IPERF_PORT )" | wc -l)" = 0 ] && break
     sleep 0.1
   done
-  in_ns client taskset -c "$APP_CPUS" timeout "$3" iperf3 -c "$1" -p "$2" "${@:4}"
+  in_ns "$CLIENT_NS" taskset -c "$APP_CPUS" timeout "$3" iperf3 -c "$1" -p "$2" "${@:4}"
 }
 
 warm_up_round() { # ip iperf-port echo-port seconds
-  in_ns client taskset -c "$APP_CPUS" timeout 60 "$LOADGEN" rr --target "$1:$3" --duration 1 --warmup 0 >/dev/null
+  in_ns "$CLIENT_NS" taskset -c "$APP_CPUS" timeout 60 "$LOADGEN" rr --target "$1:$3" --duration 1 --warmup 0 >/dev/null
   iperf_client "$1" "$2" 60 -t "$4" -P 4 >/dev/null
   iperf_client "$1" "$2" 60 -t 1 -P 1 >/dev/null
-  in_ns client taskset -c "$APP_CPUS" timeout 60 "$LOADGEN" connrate --target "$1:$3" --duration "$4" \
+  in_ns "$CLIENT_NS" taskset -c "$APP_CPUS" timeout 60 "$LOADGEN" connrate --target "$1:$3" --duration "$4" \
     --warmup 0 --concurrency "$CONCURRENCY" >/dev/null
 }
 
@@ -94,20 +96,22 @@ settle_jit() { # scenario ip iperf-port echo-port
   note "warm-up: $round more round(s) until the JIT went quiet (last round: $ms ms of JIT time, both daemons)"
 }
 
-measure() { # scenario ip iperf-port echo-port
-  local s=$1 ip=$2 iport=$3 eport=$4
-  local f0 w0 c0 c1 json streams bytes total_bytes=0 total_ticks=0 out i held_line
-  [ ${#PROXIES[@]} -gt 0 ] && record_rss "$s" rss_start
+# Warm-up, not recorded: the first connections through every hop (certificates, pools), and traffic of
+# each kind. The numbers are those of a long-running daemon, not of its first seconds: every scenario
+# gets the same first round; Ztunnel, JIT-compiled, then gets more rounds until its JIT has gone quiet
+# (the C peers are compiled ahead of time). Measured: with 3 s of warm-up the JIT was still recompiling
+# hot code during the 1-stream measurement, 10% of the proxy CPU, and throughput read 10-15% low.
+warm_up() {
+  warm_up_round "$TARGET_IP" "$TARGET_IPORT" "$TARGET_EPORT" "$WARMUP"
+}
+
+# One round of the timed measurements of the current scenario: throughput with 1 and 4 streams, 64 B
+# request/response, connection rate, each with the proxies' CPU, context switches and (Ztunnel) GC
+# counters over it. The caller sets ROUND, so every key is recorded as <key>@<round>.
+measure_round() { # scenario
+  local s=$1 ip=$TARGET_IP iport=$TARGET_IPORT eport=$TARGET_EPORT
+  local f0 w0 c0 c1 json streams bytes total_bytes=0 total_ticks=0 out
   f0=$(foreign_ticks); w0=$(now_s)
-
-  # Warm-up, not recorded: the first connections through every hop (certificates, pools), and traffic of
-  # each kind. The numbers are those of a long-running daemon, not of its first seconds: every scenario
-  # gets the same first round; Ztunnel, JIT-compiled, then gets more rounds until its JIT has gone quiet
-  # (the C peers are compiled ahead of time). Measured: with 3 s of warm-up the JIT was still recompiling
-  # hot code during the 1-stream measurement, 10% of the proxy CPU, and throughput read 10-15% low.
-  warm_up_round "$ip" "$iport" "$eport" "$WARMUP"
-  [ "$s" = ztunnel ] && settle_jit "$s" "$ip" "$iport" "$eport"
-
   local gc0="" gc1
   [ "$s" = ztunnel ] && gc0=$(gc_sample)
   local x0=0 x1=0
@@ -123,21 +127,21 @@ measure() { # scenario ip iperf-port echo-port
     bytes=$(jq '.end.sum_received.bytes' <<<"$json")
     record "$s" "tput${streams}_gbps" "$(calc "$(jq '.end.sum_received.bits_per_second' <<<"$json") / 1e9" 3)"
     total_bytes=$((total_bytes + bytes)); total_ticks=$((total_ticks + c1 - c0))
-    note "iperf3 $streams stream(s): $(calc "$(jq '.end.sum_received.bits_per_second' <<<"$json") / 1e9" 2) Gbit/s"
+    note "$s: iperf3 $streams stream(s): $(calc "$(jq '.end.sum_received.bits_per_second' <<<"$json") / 1e9" 2) Gbit/s"
   done
   # Allocated MiB and collections per GB relayed.
   [ -n "$gc0" ] && { gc1=$(gc_sample); record_gc "$s" per_gb "$gc0" "$gc1" "1048576 * $total_bytes / 1e9" "$total_bytes / 1e9"; }
   $count_ctxsw && { x1=$(proxies_ctxsw); record "$s" ctxsw_per_mb "$(calc "($x1 - $x0) / ($total_bytes / 1048576)" 2)"; }
   [ ${#PROXIES[@]} -gt 0 ] && record "$s" cpu_s_per_gb "$(calc "$total_ticks / $CLK_TCK / ($total_bytes / 1e9)" 3)"
 
-  out=$(in_ns client taskset -c "$APP_CPUS" timeout $((DURATION + 30)) "$LOADGEN" rr --target "$ip:$eport" --size 64 --duration "$DURATION")
+  out=$(in_ns "$CLIENT_NS" taskset -c "$APP_CPUS" timeout $((DURATION + 30)) "$LOADGEN" rr --target "$ip:$eport" --size 64 --duration "$DURATION")
   record "$s" rr_p50_us "$(kv p50_us "$out")"; record "$s" rr_p99_us "$(kv p99_us "$out")"
-  note "request/response 64 B: $out"
+  note "$s: request/response 64 B: $out"
 
   c0=$(proxies_ticks)
   $count_ctxsw && x0=$(proxies_ctxsw)
   [ "$s" = ztunnel ] && gc0=$(gc_sample)
-  out=$(in_ns client taskset -c "$APP_CPUS" timeout $((DURATION + 30)) "$LOADGEN" connrate --target "$ip:$eport" --size 64 \
+  out=$(in_ns "$CLIENT_NS" taskset -c "$APP_CPUS" timeout $((DURATION + 30)) "$LOADGEN" connrate --target "$ip:$eport" --size 64 \
     --duration "$DURATION" --concurrency "$CONCURRENCY")
   c1=$(proxies_ticks)
   $count_ctxsw && { x1=$(proxies_ctxsw); record "$s" ctxsw_per_conn "$(calc "($x1 - $x0) / $(kv count "$out")" 1)"; }
@@ -146,16 +150,20 @@ measure() { # scenario ip iperf-port echo-port
   [ ${#PROXIES[@]} -gt 0 ] && record "$s" cpu_us_per_conn "$(calc "($c1 - $c0) * 1e6 / $CLK_TCK / $(kv count "$out")" 1)"
   # Allocated KiB and collections per 1000 new connections.
   [ -n "$gc0" ] && { gc1=$(gc_sample); record_gc "$s" per_conn "$gc0" "$gc1" "1024 * $(kv count "$out")" "$(kv count "$out") / 1000"; }
-  note "connection rate ($CONCURRENCY threads): $out"
+  note "$s: connection rate ($CONCURRENCY threads): $out"
 
-  # Memory: idle (after the traffic above has settled), then with $HOLD idle connections held open.
-  # 3 s: Ztunnel gives back what a burst left behind within about a second of going quiet
-  # (Daemon/MemoryTrimmer.cs); the other proxies' RSS does not move between 1 and 3 s of idle.
-  sleep 3
-  [ ${#PROXIES[@]} -gt 0 ] && record_rss "$s" rss_idle
+  record "$s" foreign_pct "$(calc "100 * ($(foreign_ticks) - $f0) / $CLK_TCK / ($(now_s) - $w0)" 0)"
+  record "$s" loadavg "$(cut -d' ' -f1 /proc/loadavg)"
+}
+
+# Memory with $HOLD idle connections held open through the current scenario, then released. rss_idle
+# (taken before, for every scenario) is the baseline.
+measure_held() { # scenario
+  local s=$1 i held_line holder
   rm -f "$RUN/hold.in"; mkfifo "$RUN/hold.in"
-  ip netns exec "$P-client" taskset -c "$APP_CPUS" "$LOADGEN" hold --target "$ip:$eport" --count "$HOLD" < "$RUN/hold.in" > "$RUN/hold.out" 2>&1 &
-  local holder=$!
+  ip netns exec "$P-$CLIENT_NS" taskset -c "$APP_CPUS" "$LOADGEN" hold --target "$TARGET_IP:$TARGET_EPORT" --count "$HOLD" \
+    < "$RUN/hold.in" > "$RUN/hold.out" 2>&1 &
+  holder=$!
   exec 9> "$RUN/hold.in"
   for i in $(seq 1200); do grep -q 'held=' "$RUN/hold.out" && break; kill -0 "$holder" 2>/dev/null || break; sleep 0.1; done
   held_line=$(cat "$RUN/hold.out")
@@ -163,10 +171,7 @@ measure() { # scenario ip iperf-port echo-port
   record "$s" held "$(kv held "$held_line")"; record "$s" hold_errors "$(kv errors "$held_line")"
   record "$s" path_conns "$(path_connections "$s")"
   [ ${#PROXIES[@]} -gt 0 ] && record_rss "$s" rss_held
-  note "held: $held_line; $(path_connections "$s") connection(s) on the path-proving hop"
+  note "$s: held: $held_line; $(path_connections "$s") connection(s) on the path-proving hop"
   exec 9>&-
   wait "$holder" || true
-
-  record "$s" foreign_pct "$(calc "100 * ($(foreign_ticks) - $f0) / $CLK_TCK / ($(now_s) - $w0)" 0)"
-  record "$s" loadavg "$(cut -d' ' -f1 /proc/loadavg)"
 }

@@ -1,5 +1,7 @@
 # Sourced by bench.sh: certificates and the proxy pairs. Each start_* function leaves the pids of the two
-# proxy processes (node A, node B) in PROXIES and returns when both listen.
+# proxy processes (node A, node B) in PROXIES and returns when both listen. stunnel and haproxy listen on
+# node A's pod gateway on their own ports ($PEER_*_PORT) and forward from node B to the pserver pod, which
+# Ztunnel never captures; Ztunnel serves the client and server pods. All pairs run at the same time.
 #
 # Fairness: every pair runs TLS 1.3 only with TLS_AES_128_GCM_SHA256 (the suite Ztunnel negotiates),
 # ECDSA P-256 certificates from one CA, mutual verification on the node-to-node hop, TCP_NODELAY on
@@ -40,8 +42,8 @@ start_stunnel() {
         printf '[echo]\naccept = %s:%s\nconnect = %s:%s\n' "$NODE_A_POD_GW" "$PEER_ECHO_PORT" "$NODE_B_LINK" "$PEER_ECHO_PORT"
       else
         echo "requireCert = yes"
-        printf '[iperf]\naccept = %s:%s\nconnect = %s:%s\n' "$NODE_B_LINK" "$PEER_IPERF_PORT" "$SERVER_IP" "$IPERF_PORT"
-        printf '[echo]\naccept = %s:%s\nconnect = %s:%s\n' "$NODE_B_LINK" "$PEER_ECHO_PORT" "$SERVER_IP" "$ECHO_PORT"
+        printf '[iperf]\naccept = %s:%s\nconnect = %s:%s\n' "$NODE_B_LINK" "$PEER_IPERF_PORT" "$PEER_SERVER_IP" "$IPERF_PORT"
+        printf '[echo]\naccept = %s:%s\nconnect = %s:%s\n' "$NODE_B_LINK" "$PEER_ECHO_PORT" "$PEER_SERVER_IP" "$ECHO_PORT"
       fi
     } > "$RUN/stunnel-$node.conf"
     cp "$RUN/stunnel-$node.conf" "$OUT/stunnel-$node.conf"
@@ -69,7 +71,7 @@ start_haproxy() {
         for svc in "iperf $PEER_IPERF_PORT $IPERF_PORT" "echo $PEER_ECHO_PORT $ECHO_PORT"; do
           set -- $svc
           printf 'listen %s\n  bind %s:%s ssl crt %s ca-file %s verify required\n  server app %s:%s\n' \
-            "$1" "$NODE_B_LINK" "$2" "$RUN/node-b.bundle.pem" "$RUN/ca.pem" "$SERVER_IP" "$3"
+            "$1" "$NODE_B_LINK" "$2" "$RUN/node-b.bundle.pem" "$RUN/ca.pem" "$PEER_SERVER_IP" "$3"
         done
       fi
     } > "$RUN/haproxy-$node.cfg"
@@ -92,7 +94,7 @@ nodeName: node-$node
 trustDomain: cluster.local
 caDir: $RUN/ca
 registrationSocket: $RUN/node-$node/cni.sock
-logLevel: warn
+logLevel: $ZT_LOGLEVEL
 accessLog: "off"
 workloads:
   - {uid: client-1, name: client, namespace: bench, serviceAccount: client, ips: [$CLIENT_IP], node: node-a}
@@ -113,20 +115,8 @@ YAML
   register b server server-1 "$SERVER_IP"
 }
 
-# Deregisters the pods (CNI DEL) so their capture rules go: a stopped daemon leaves them in place on
-# purpose (pods fail closed), which would otherwise break the scenarios that run after this one.
-stop_ztunnel() {
-  deregister a client client-1; deregister b server server-1
-  stop_proxies
-}
-
-deregister() { # node pod uid
-  printf '{"cniVersion":"1.0.0","name":"bench","type":"ztunnel","socketPath":"%s"}' "$RUN/node-$1/cni.sock" |
-    CNI_COMMAND=DEL CNI_CONTAINERID="sandbox-$3" CNI_NETNS="/var/run/netns/$P-$2" CNI_IFNAME=eth0 \
-    CNI_ARGS="K8S_POD_NAMESPACE=bench;K8S_POD_NAME=$2;K8S_POD_UID=$3" "$BIN" cni >/dev/null ||
-    echo "deregistering $2 from the daemon on node-$1 failed"
-}
-
+# Registers a pod with its node's daemon (CNI ADD), as a container runtime would. No DEL at the end: the
+# daemons are stopped with the other proxies (bench.sh cleanup), and the capture rules go with the pods.
 register() { # node pod uid ip
   printf '{"cniVersion":"1.0.0","name":"bench","type":"ztunnel","socketPath":"%s","prevResult":{"cniVersion":"1.0.0","ips":[{"address":"%s/24"}]}}' \
       "$RUN/node-$1/cni.sock" "$4" |

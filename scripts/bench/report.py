@@ -1,9 +1,13 @@
 """Turns the raw results of scripts/bench/bench.sh into the table (stdout) and the CSV.
 
 usage: report.py RAW_RESULTS OUT_CSV
-RAW_RESULTS lines: "meta <key> <value>" or "<scenario> <key> <value>".
+RAW_RESULTS lines: "meta <key> <value>" or "<scenario> <key> <value>"; a key measured in every round
+is "<key>@<round>". Such a metric's value is the median over the rounds (the CSV also gives min and
+max); Ztunnel's ratio to a peer is the median of the per-round ratios, each from measurements taken
+minutes apart at most, so the machine's drift over a run does not land in it.
 """
 import csv
+import statistics
 import sys
 
 SCENARIOS = ["direct", "ztunnel", "stunnel", "haproxy"]
@@ -37,13 +41,14 @@ METRICS = [
     ("threads_held", "Threads with connections held (both)", "", "lower", 0),
     ("path_conns", "Connections on the path-proving hop", "", None, 0),
     ("errors", "Failed connections (rate + hold)", "", "lower", 0),
-    ("foreign_pct", "Other load during the scenario", "% CPU", None, 0),
+    ("foreign_pct", "Other load during the scenario (per round)", "% CPU", None, 0),
     ("loadavg", "Load average after the scenario", "", None, 2),
 ]
 
 
 def read(path):
-    meta, data = {}, {s: {} for s in SCENARIOS}
+    """meta, data[scenario][key] (measured once), rounds[scenario][round][key] (measured per round)."""
+    meta, data, rounds = {}, {s: {} for s in SCENARIOS}, {s: {} for s in SCENARIOS}
     with open(path, encoding="utf-8") as f:
         for line in f:
             parts = line.split(None, 2)
@@ -54,19 +59,64 @@ def read(path):
                 meta[key] = value
             elif scope in data:
                 try:
-                    data[scope][key] = float(value)
+                    v = float(value)
                 except ValueError:
-                    pass
-    return meta, data
+                    continue
+                if "@" in key:
+                    key, r = key.split("@", 1)
+                    rounds[scope].setdefault(int(r), {})[key] = v
+                else:
+                    data[scope][key] = v
+    return meta, data, rounds
+
+
+def derive_rounds(rounds):
+    """Per round: the added RR latency against the same round's direct path."""
+    for s, by_round in rounds.items():
+        for r, d in by_round.items():
+            direct_rr = rounds["direct"].get(r, {}).get("rr_p50_us")
+            if direct_rr is not None and "rr_p50_us" in d:
+                d["rr_added_p50_us"] = d["rr_p50_us"] - direct_rr
+
+
+def spread(rounds, s, key):
+    """The per-round values of one metric of one scenario, in round order."""
+    return [d[key] for _, d in sorted(rounds[s].items()) if key in d]
+
+
+def fold(data, rounds):
+    """Puts the median over the rounds of every per-round metric into data; returns (min, max) of each."""
+    ranges = {s: {} for s in SCENARIOS}
+    for s in SCENARIOS:
+        keys = {k for d in rounds[s].values() for k in d}
+        for key in keys:
+            vals = spread(rounds, s, key)
+            data[s][key] = statistics.median(vals)
+            ranges[s][key] = (min(vals), max(vals))
+        if rounds[s]:
+            data[s]["conn_errors"] = sum(spread(rounds, s, "conn_errors"))
+    return ranges
+
+
+def round_ratios(rounds, key, num, dens, higher):
+    """Per round: num's value over the best of dens' values in that round (one den: that den's value)."""
+    out = []
+    for r in sorted(rounds[num]):
+        z = rounds[num][r].get(key)
+        vals = [rounds[d].get(r, {}).get(key) for d in dens]
+        vals = [v for v in vals if v is not None]
+        if z is None or not vals:
+            continue
+        b = max(vals) if higher else min(vals)
+        if b > 0:
+            out.append(z / b)
+    return out
 
 
 def derive(data):
-    direct_rr = data["direct"].get("rr_p50_us")
     for s, d in data.items():
         if not d:
             continue
-        if direct_rr is not None and "rr_p50_us" in d:
-            d["rr_added_p50_us"] = d["rr_p50_us"] - direct_rr
         for phase in ("start", "idle"):
             sides = [d[k] for k in (f"rss_{phase}_a_kib", f"rss_{phase}_b_kib") if k in d]
             if sides:
@@ -88,30 +138,33 @@ def ratio(z, p):
     return z / p
 
 
-def targets(data):
-    """The issue's targets for Ztunnel, each as (text, met or None when not measurable)."""
+# The targets measured against the peers, per round: key, factor, higher is better, text.
+RATIO_TARGETS = [
+    ("tput1_gbps", 1.2, True, "1-stream throughput >= 1.2x best mTLS peer"),
+    ("conn_rate", 4.0, True, "new-connection rate >= 4x best mTLS peer"),
+    ("rr_added_p50_us", 1.0, False, "added RR latency p50 <= best mTLS peer's"),
+]
+
+
+def targets(data, rounds):
+    """The issue's targets for Ztunnel, each as (key, text, met or None when not measurable, value, per-round
+    ratios to the best peer). A ratio target is met when the median of the per-round ratios is."""
     z = data["ztunnel"]
-    peers = [data[p] for p in PEERS if data[p]]
+    peers = [p for p in PEERS if data[p]]
     out = []
-
-    def best(key, higher):
-        vals = [p[key] for p in peers if key in p]
-        return (max(vals) if higher else min(vals)) if vals else None
-
-    b = best("tput1_gbps", True)
-    out.append((f"1-stream throughput >= 1.2x best mTLS peer ({b and 1.2 * b:.2f} Gbit/s)" if b else "1-stream throughput >= 1.2x best peer",
-                None if b is None or "tput1_gbps" not in z else z["tput1_gbps"] >= 1.2 * b, z.get("tput1_gbps")))
-    b = best("conn_rate", True)
-    out.append((f"new-connection rate >= 4x best mTLS peer ({b and 4 * b:.0f}/s)" if b else "new-connection rate >= 4x best peer",
-                None if b is None or "conn_rate" not in z else z["conn_rate"] >= 4 * b, z.get("conn_rate")))
-    b = best("rr_added_p50_us", False)
-    out.append((f"added RR latency p50 <= best mTLS peer's ({b:.1f} us)" if b is not None else "added RR p50 <= best peer's",
-                None if b is None or "rr_added_p50_us" not in z else z["rr_added_p50_us"] <= b, z.get("rr_added_p50_us")))
-    out.append(("<= 8 KiB per held connection, both daemons together",
-                None if "kib_per_conn" not in z else z["kib_per_conn"] <= 8, z.get("kib_per_conn")))
+    for key, factor, higher, text in RATIO_TARGETS:
+        rs = round_ratios(rounds, key, "ztunnel", peers, higher) if peers else []
+        if rs:
+            m = statistics.median(rs)
+            met = m >= factor if higher else m <= factor
+        else:
+            met = None
+        out.append((key, text, met, z.get(key), rs))
+    out.append(("kib_per_conn", "<= 8 KiB per held connection, both daemons together",
+                None if "kib_per_conn" not in z else z["kib_per_conn"] <= 8, z.get("kib_per_conn"), []))
     idle = max([z[k] for k in ("rss_start_mib", "rss_idle_mib") if k in z], default=None)
-    out.append(("idle RSS <= 40 MiB per daemon (worst of start and after load)",
-                None if idle is None else idle <= 40, idle))
+    out.append(("rss_idle_mib", "idle RSS <= 40 MiB per daemon (worst of start and after load)",
+                None if idle is None else idle <= 40, idle, []))
     return out
 
 
@@ -120,50 +173,77 @@ def fmt(v, decimals):
 
 
 def main():
-    meta, data = read(sys.argv[1])
+    meta, data, rounds = read(sys.argv[1])
+    derive_rounds(rounds)
+    ranges = fold(data, rounds)
     derive(data)
     scenarios = [s for s in SCENARIOS if data[s]]
+    target_rows = targets(data, rounds)
+    target_by_key = {t[0]: t for t in target_rows}
     rows = []
     for key, label, unit, better, dec in METRICS:
         vals = {s: data[s].get(key) for s in scenarios}
         if all(v is None for v in vals.values()):
             continue
-        ratios = {p: ratio(vals.get("ztunnel"), vals.get(p)) for p in PEERS}
+        ratios = {}
+        for p in PEERS:
+            rs = round_ratios(rounds, key, "ztunnel", [p], True) if data["ztunnel"] and data[p] else []
+            if rs:
+                ratios[p] = (statistics.median(rs), min(rs), max(rs))
+            else:
+                r = ratio(vals.get("ztunnel"), vals.get(p))
+                ratios[p] = None if r is None else (r, r, r)
         rows.append((key, label, unit, better, dec, vals, ratios))
 
     # Table.
-    head = ["metric", "unit"] + scenarios + [f"zt/{p}" for p in PEERS if p in scenarios]
+    # One scenario (a ztunnel-only A/B run): no ratios, but the spread over the rounds instead.
+    solo = scenarios[0] if len(scenarios) == 1 else None
+    head = ["metric", "unit"] + scenarios + [f"zt/{p}" for p in PEERS if p in scenarios] + (["min-max"] if solo else [])
     table = [head]
     for key, label, unit, better, dec, vals, ratios in rows:
         line = [label, unit] + [fmt(vals[s], dec) for s in scenarios]
+        if solo:
+            lo_hi = ranges[solo].get(key)
+            line.append("-" if lo_hi is None else f"{fmt(lo_hi[0], dec)}-{fmt(lo_hi[1], dec)}")
         for p in PEERS:
             if p in scenarios:
                 r = ratios[p] if better else None
-                line.append("-" if r is None else f"{r:.2f}x")
+                cell = "-" if r is None else f"{r[0]:.2f}x"
+                if r is not None and key in target_by_key and r[1] != r[2]:
+                    cell += f" ({r[1]:.2f}-{r[2]:.2f})"
+                line.append(cell)
         table.append(line)
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
+    n_rounds = meta.get("rounds", "1")
     print(f"Ztunnel end-to-end bench, {meta.get('date', '?')}, {meta.get('cpus', '?')} CPUs "
           f"({meta.get('cpu_model', '?').replace('_', ' ')}), kernel {meta.get('kernel', '?')}")
     print(f"versions: {meta.get('versions', '?')}")
     print(f"pinning: load generators + servers on CPU {meta.get('app_cpus')}, both proxies of a scenario on CPU "
           f"{meta.get('proxy_cpus')}; {meta.get('duration_s')} s per measurement after {meta.get('warmup_s', '?')} s of warm-up traffic (Ztunnel: plus rounds until its JIT went quiet), {meta.get('hold')} held connections, "
           f"{meta.get('concurrency')} connection-rate threads")
-    print(f"load average before: {meta.get('load_before', '?')}; other processes before: {meta.get('foreign_before_pct', '?')}% of one CPU")
+    orders = "; ".join(meta[k].replace(",", " ") for k in sorted((k for k in meta if k.startswith("order@")),
+                                                                 key=lambda k: int(k.split("@")[1])))
+    print(f"{n_rounds} round(s) of every scenario's measurements, order rotating ({orders}); values are medians over the rounds")
+    print(f"load average before: {meta.get('load_before', '?')}; other processes before: {meta.get('foreign_before_pct', '?')}% of one CPU; "
+          f"run took {meta.get('elapsed_s', '?')} s (build included)")
     print()
     for i, r in enumerate(table):
         print("  ".join(c.ljust(widths[j]) if j < 2 else c.rjust(widths[j]) for j, c in enumerate(r)))
         if i == 0:
             print("  ".join("-" * w for w in widths))
-    print("\nzt/peer: Ztunnel's value divided by the peer's (higher is better for throughput and rate, lower for the rest).")
+    if any(p in scenarios for p in PEERS) and "ztunnel" in scenarios:
+        print("\nzt/peer: Ztunnel's value divided by the peer's (higher is better for throughput and rate, lower for the rest),"
+              "\nthe median of the per-round ratios; (min-max) over the rounds for the rows with a target.")
 
     # Targets.
     print("\nTargets (Ztunnel, this run):")
-    met_by_key = {}
-    keys = ["tput1_gbps", "conn_rate", "rr_added_p50_us", "kib_per_conn", "rss_idle_mib"]
-    for key, (text, met, value) in zip(keys, targets(data)):
-        met_by_key[key] = (text, met)
+    for key, text, met, value, rs in target_rows:
         state = "n/a " if met is None else ("MET " if met else "MISS")
-        print(f"  [{state}] {text}: {fmt(value, 2)}")
+        detail = ""
+        if rs:
+            detail = (f"; vs the best peer per round: median {statistics.median(rs):.2f}x"
+                      f" (rounds: {' '.join(f'{r:.2f}' for r in rs)})")
+        print(f"  [{state}] {text}: {fmt(value, 2)}{detail}")
 
     # Load warnings.
     warnings = []
@@ -173,7 +253,11 @@ def main():
     except ValueError:
         pass
     for s in scenarios:
-        f = data[s].get("foreign_pct")
+        for r, d in sorted(rounds[s].items()):
+            f = d.get("foreign_pct")
+            if f is not None and f > FOREIGN_WARN_PCT:
+                warnings.append(f"other processes used {f:.0f}% of one CPU during the {s} scenario in round {r}")
+        f = data[s].get("foreign_pct") if not rounds[s] else None
         if f is not None and f > FOREIGN_WARN_PCT:
             warnings.append(f"other processes used {f:.0f}% of one CPU during the {s} scenario")
     if warnings:
@@ -183,12 +267,23 @@ def main():
 
     with open(sys.argv[2], "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["metric", "unit", "better"] + SCENARIOS + [f"ztunnel_vs_{p}" for p in PEERS] + ["target", "target_met"])
+        # The first columns are those readers of earlier runs know; the rest came with the rounds.
+        w.writerow(["metric", "unit", "better"] + SCENARIOS + [f"ztunnel_vs_{p}" for p in PEERS] + ["target", "target_met"]
+                   + ["rounds"] + [f"{s}_{m}" for s in SCENARIOS for m in ("min", "max")]
+                   + [f"ztunnel_vs_{p}_{m}" for p in PEERS for m in ("min", "max")]
+                   + ["target_ratio", "target_ratio_min", "target_ratio_max", "target_ratio_rounds"])
         for key, label, unit, better, dec, vals, ratios in rows:
-            text, met = met_by_key.get(key, ("", None))
+            _, text, met, _, rs = target_by_key.get(key, (key, "", None, None, []))
+            n = max((len(spread(rounds, s, key)) for s in scenarios), default=0)
             w.writerow([key, unit, better or ""] + [fmt(vals.get(s), dec + 1) if s in vals else "" for s in SCENARIOS]
-                       + ["" if ratios[p] is None else f"{ratios[p]:.3f}" for p in PEERS]
-                       + [text, "" if met is None else ("yes" if met else "no")])
+                       + ["" if ratios[p] is None else f"{ratios[p][0]:.3f}" for p in PEERS]
+                       + [text, "" if met is None else ("yes" if met else "no")]
+                       + [n or ""]
+                       + [fmt(ranges[s][key][i], dec + 1) if key in ranges[s] else "" for s in SCENARIOS for i in (0, 1)]
+                       + ["" if ratios[p] is None or key not in ranges["ztunnel"] else f"{ratios[p][1 + i]:.3f}"
+                          for p in PEERS for i in (0, 1)]
+                       + (["", "", "", ""] if not rs else
+                          [f"{statistics.median(rs):.3f}", f"{min(rs):.3f}", f"{max(rs):.3f}", " ".join(f"{r:.3f}" for r in rs)]))
         w.writerow(["load_before", "", ""] + [meta.get("load_before", "")] + [""] * (len(SCENARIOS) + len(PEERS) + 1))
 
 
