@@ -54,16 +54,7 @@ public abstract partial class Http2Connection
                 writeHere = PublishAndClaimLocked();
                 if (!data.IsEmpty && !writeHere)
                 {
-                    wait = stream.PrepareWriterWaitLocked();
-                    if (_outputQueued >= OutputHighWater)
-                    {
-                        _drainWaiters.Add(stream);
-                    }
-                    else if (_connectionSendWindow <= 0)
-                    {
-                        _connectionWindowWaiters.Add(stream);
-                    }
-                    // else: the stream window is exhausted; its WINDOW_UPDATE (or a SETTINGS raise) wakes us.
+                    wait = PrepareDataWriterWaitLocked(stream);
                 }
             }
             if (writeHere)
@@ -79,6 +70,22 @@ public abstract partial class Http2Connection
                 await wait.WaitAsync(ct).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>A DATA writer that can send nothing now waits to be woken by what it lacks: queue space or credit.</summary>
+    private Task PrepareDataWriterWaitLocked(Http2Stream stream)
+    {
+        Task wait = stream.PrepareWriterWaitLocked();
+        if (_outputQueued >= OutputHighWater)
+        {
+            _drainWaiters.Add(stream);
+        }
+        else if (_connectionSendWindow <= 0)
+        {
+            _connectionWindowWaiters.Add(stream);
+        }
+        // else: the stream window is exhausted; its WINDOW_UPDATE (or a SETTINGS raise) wakes us.
+        return wait;
     }
 
     /// <summary>Half-closes our side: an empty DATA frame with END_STREAM (needs no credit), written inline when nobody is writing.</summary>

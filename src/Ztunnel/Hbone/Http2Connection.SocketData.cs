@@ -70,16 +70,7 @@ public abstract partial class Http2Connection
                 writeHere = framed > 0 && PublishAndClaimLocked();
                 if (framed == 0 && blocked && failure is null)
                 {
-                    wait = stream.PrepareWriterWaitLocked();
-                    if (_outputQueued >= OutputHighWater)
-                    {
-                        _drainWaiters.Add(stream);
-                    }
-                    else if (_connectionSendWindow <= 0)
-                    {
-                        _connectionWindowWaiters.Add(stream);
-                    }
-                    // else: the stream window is exhausted; its WINDOW_UPDATE (or a SETTINGS raise) wakes us.
+                    wait = PrepareDataWriterWaitLocked(stream);
                 }
             }
             if (writeHere)
