@@ -31,8 +31,9 @@ path_connections() { # scenario
   esac
 }
 
-# Ztunnel only: the daemons' own GC counters from their /metrics (summed over both nodes), printed as
-# "allocated-bytes gen0 gen1 gen2 pause-seconds". Tells where the CPU and memory of a phase went.
+# Ztunnel only: the daemons' own GC and thread-pool counters from their /metrics (summed over both nodes),
+# printed as "allocated-bytes gen0 gen1 gen2 pause-seconds pool-items". Tells where the CPU and memory of a
+# phase went; pool items are hand-offs between threads (socket completions run on the epoll thread).
 gc_sample() {
   local node
   for node in a b; do in_ns "node-$node" curl -s --max-time 5 http://127.0.0.1:15020/metrics || true; done | awk '
@@ -41,11 +42,13 @@ gc_sample() {
     /^dotnet_collection_count_total\{generation="1"\}/ { g1 += $2 }
     /^dotnet_collection_count_total\{generation="2"\}/ { g2 += $2 }
     /^dotnet_gc_pause_seconds_total / { p += $2 }
-    END { printf "%.0f %d %d %d %.6f\n", a, g0, g1, g2, p }'
+    /^dotnet_threadpool_completed_items_total / { w += $2 }
+    END { printf "%.0f %d %d %d %.6f %.0f\n", a, g0, g1, g2, p, w }'
 }
 
-record_gc() { # scenario phase before after divisor unit-suffix
+record_gc() { # scenario phase before after alloc-divisor gc-divisor pool-divisor
   local -a b=($3) a=($4)
+  record "$1" "pool_$2" "$(calc "(${a[5]} - ${b[5]}) / ($7)" 2)"
   record "$1" "alloc_$2" "$(calc "(${a[0]} - ${b[0]}) / ($5)" 1)"
   record "$1" "gcs_$2" "$(calc "(${a[1]} - ${b[1]} + ${a[2]} - ${b[2]} + ${a[3]} - ${b[3]}) / ($6)" 2)"
   record "$1" "gc2_$2" "$((a[3] - b[3]))"
@@ -130,12 +133,19 @@ measure_round() { # scenario
     note "$s: iperf3 $streams stream(s): $(calc "$(jq '.end.sum_received.bits_per_second' <<<"$json") / 1e9" 2) Gbit/s"
   done
   # Allocated MiB and collections per GB relayed.
-  [ -n "$gc0" ] && { gc1=$(gc_sample); record_gc "$s" per_gb "$gc0" "$gc1" "1048576 * $total_bytes / 1e9" "$total_bytes / 1e9"; }
+  [ -n "$gc0" ] && { gc1=$(gc_sample); record_gc "$s" per_gb "$gc0" "$gc1" "1048576 * $total_bytes / 1e9" "$total_bytes / 1e9" "$total_bytes / 1e9"; }
   $count_ctxsw && { x1=$(proxies_ctxsw); record "$s" ctxsw_per_mb "$(calc "($x1 - $x0) / ($total_bytes / 1048576)" 2)"; }
   [ ${#PROXIES[@]} -gt 0 ] && record "$s" cpu_s_per_gb "$(calc "$total_ticks / $CLK_TCK / ($total_bytes / 1e9)" 3)"
 
+  c0=$(proxies_ticks)
+  $count_ctxsw && x0=$(proxies_ctxsw)
+  [ "$s" = ztunnel ] && gc0=$(gc_sample)
   out=$(in_ns "$CLIENT_NS" taskset -c "$APP_CPUS" timeout $((DURATION + 30)) "$LOADGEN" rr --target "$ip:$eport" --size 64 --duration "$DURATION")
   record "$s" rr_p50_us "$(kv p50_us "$out")"; record "$s" rr_p99_us "$(kv p99_us "$out")"
+  c1=$(proxies_ticks)
+  [ ${#PROXIES[@]} -gt 0 ] && record "$s" cpu_us_per_rt "$(calc "($c1 - $c0) * 1e6 / $CLK_TCK / $(kv count "$out")" 1)"
+  $count_ctxsw && { x1=$(proxies_ctxsw); record "$s" ctxsw_per_rt "$(calc "($x1 - $x0) / $(kv count "$out")" 2)"; }
+  [ -n "$gc0" ] && { gc1=$(gc_sample); record_gc "$s" per_rt "$gc0" "$gc1" "1024 * $(kv count "$out")" "$(kv count "$out") / 1000" "$(kv count "$out")"; }
   note "$s: request/response 64 B: $out"
 
   c0=$(proxies_ticks)
@@ -149,7 +159,7 @@ measure_round() { # scenario
   record "$s" conn_p99_us "$(kv p99_us "$out")"; record "$s" conn_errors "$(kv errors "$out")"
   [ ${#PROXIES[@]} -gt 0 ] && record "$s" cpu_us_per_conn "$(calc "($c1 - $c0) * 1e6 / $CLK_TCK / $(kv count "$out")" 1)"
   # Allocated KiB and collections per 1000 new connections.
-  [ -n "$gc0" ] && { gc1=$(gc_sample); record_gc "$s" per_conn "$gc0" "$gc1" "1024 * $(kv count "$out")" "$(kv count "$out") / 1000"; }
+  [ -n "$gc0" ] && { gc1=$(gc_sample); record_gc "$s" per_conn "$gc0" "$gc1" "1024 * $(kv count "$out")" "$(kv count "$out") / 1000" "$(kv count "$out")"; }
   note "$s: connection rate ($CONCURRENCY threads): $out"
 
   record "$s" foreign_pct "$(calc "100 * ($(foreign_ticks) - $f0) / $CLK_TCK / ($(now_s) - $w0)" 0)"

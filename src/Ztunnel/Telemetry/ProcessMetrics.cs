@@ -24,6 +24,11 @@ internal sealed class ProcessMetrics : IMetricsCollector
     // daemon CPU, so a benchmark or a capacity test should wait until these stop growing.
     public static readonly MetricFamily JitMethods = new("dotnet_jit_methods_compiled_total", "Methods compiled by the JIT since start (every tier)", MetricType.Counter);
     public static readonly MetricFamily JitTime = new("dotnet_jit_compilation_seconds_total", "Time spent in the JIT compiling methods since start", MetricType.Counter);
+    // The data path runs socket completions on the epoll thread; every work item queued to the pool is a
+    // hand-off (a wake-up, often a context switch). Items per relayed MB or per connection show how many.
+    public static readonly MetricFamily PoolItems = new("dotnet_threadpool_completed_items_total", "Work items the .NET thread pool has completed since start", MetricType.Counter);
+    public static readonly MetricFamily PoolThreads = new("dotnet_threadpool_threads", "Thread-pool worker threads that exist now", MetricType.Gauge);
+    public static readonly MetricFamily PoolQueued = new("dotnet_threadpool_queued_items", "Work items waiting in the thread pool's queues now", MetricType.Gauge);
 
     private static readonly LabelSet[] Generations = [LabelSet.Of(("generation", "0")), LabelSet.Of(("generation", "1")), LabelSet.Of(("generation", "2"))];
 
@@ -73,6 +78,9 @@ internal sealed class ProcessMetrics : IMetricsCollector
         writer.Write(GcPause, GC.GetTotalPauseDuration().TotalSeconds);
         writer.Write(JitMethods, System.Runtime.JitInfo.GetCompiledMethodCount());
         writer.Write(JitTime, System.Runtime.JitInfo.GetCompilationTime().TotalSeconds);
+        writer.Write(PoolItems, ThreadPool.CompletedWorkItemCount);
+        writer.Write(PoolThreads, ThreadPool.ThreadCount);
+        writer.Write(PoolQueued, ThreadPool.PendingWorkItemCount);
     }
 
     private static long? CountOpenFds()
