@@ -80,6 +80,47 @@ public sealed class SocketToTunnelTests
     }
 
     [Fact]
+    public async Task MoveChunkTo_Tunnel_AfterAShortChunk_WaitsForTheNextBytes_ThenSeesTheEnd()
+    {
+        await using var peer = await RawHttp2Peer.StartAsync();
+        var (tunnel, id) = await peer.OpenTunnelAsync();
+        var (relayEnd, appEnd) = await RelayTests.ConnectedPairAsync();
+        using var app = appEnd;
+        using var source = new SocketTunnelStream(relayEnd);
+        await app.SendAsync("ping"u8.ToArray());
+        (await source.MoveChunkToAsync(tunnel, 4096, CancellationToken.None).AsTask().WaitAsync(Guard)).ShouldBe(4);
+
+        // The socket ran dry: the next chunk waits for the app rather than returning empty-handed.
+        Task<int> next = source.MoveChunkToAsync(tunnel, 4096, CancellationToken.None).AsTask();
+        next.IsCompleted.ShouldBeFalse();
+        await app.SendAsync("pong!"u8.ToArray());
+        (await next.WaitAsync(Guard)).ShouldBe(5);
+        app.Shutdown(SocketShutdown.Send);
+        (await source.MoveChunkToAsync(tunnel, 4096, CancellationToken.None).AsTask().WaitAsync(Guard)).ShouldBe(0);
+
+        (await peer.ExpectAsync(Http2FrameType.Data, id)).Payload.ShouldBe("ping"u8.ToArray());
+        (await peer.ExpectAsync(Http2FrameType.Data, id)).Payload.ShouldBe("pong!"u8.ToArray());
+        await tunnel.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task MoveChunkTo_Tunnel_AppResetAfterAShortChunk_Throws()
+    {
+        await using var peer = await RawHttp2Peer.StartAsync();
+        var (tunnel, _) = await peer.OpenTunnelAsync();
+        var (relayEnd, appEnd) = await RelayTests.ConnectedPairAsync();
+        using var source = new SocketTunnelStream(relayEnd);
+        await appEnd.SendAsync("ping"u8.ToArray());
+        (await source.MoveChunkToAsync(tunnel, 4096, CancellationToken.None).AsTask().WaitAsync(Guard)).ShouldBe(4);
+        appEnd.LingerState = new LingerOption(true, 0);
+        appEnd.Dispose(); // RST after the relay had drained the socket
+
+        var error = await Should.ThrowAsync<SocketException>(source.MoveChunkToAsync(tunnel, 4096, CancellationToken.None).AsTask().WaitAsync(Guard));
+        error.SocketErrorCode.ShouldBe(SocketError.ConnectionReset);
+        await tunnel.DisposeAsync();
+    }
+
+    [Fact]
     public async Task MoveChunkTo_Tunnel_AppReset_Throws()
     {
         await using var peer = await RawHttp2Peer.StartAsync();

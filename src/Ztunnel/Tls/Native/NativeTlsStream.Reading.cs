@@ -8,12 +8,27 @@ namespace Ztunnel.Tls.Native;
 internal sealed partial class NativeTlsStream
 {
     /// <summary>
+    /// A read that ended with nothing left read ahead and less than one full record of plaintext found the kernel
+    /// short of what OpenSSL asked for (with read-ahead it asks for a whole buffer of records): the socket is empty.
+    /// </summary>
+    private const int DrainedBelow = 16 * 1024;
+
+    /// <summary>The last read emptied the socket (reader only): the next one waits for readability before SSL_read.</summary>
+    private bool _drained;
+
+    /// <summary>
     /// Decrypted bytes into <paramref name="buffer"/>: as many whole records as OpenSSL has read ahead, at
     /// least one byte; 0 at the end of the stream (close_notify, or the peer closed between records).
     /// </summary>
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (_drained)
+        {
+            // The last read took all the kernel had: an SSL_read now would only see EAGAIN. Wait first.
+            _drained = false;
+            return ReadSlowAsync(buffer, cancellationToken);
+        }
         int read;
         bool wantRead;
         try
@@ -93,8 +108,13 @@ internal sealed partial class NativeTlsStream
                     {
                         total += (int)read;
                         // More records already read ahead: take them too (one call, one lock, per burst).
-                        if (total == destination.Length || OpenSsl.SSL_has_pending(_ssl) == 0)
+                        if (total == destination.Length)
                         {
+                            return total;
+                        }
+                        if (OpenSsl.SSL_has_pending(_ssl) == 0)
+                        {
+                            _drained = total < DrainedBelow;
                             return total;
                         }
                         continue;
