@@ -169,6 +169,12 @@ ulimit -n "$(ulimit -Hn)"
 
 say "Building (Release)"
 [ -n "${BENCH_ZTUNNEL_BIN:-}" ] || scripts/publish.sh "$(dirname "$BIN")"
+# Which daemon was measured: the commit it was just built from, or, for BENCH_ZTUNNEL_BIN, that file
+# (its path and the start of its SHA-256, since the working tree says nothing about it).
+ztunnel_version() {
+  if [ -n "${BENCH_ZTUNNEL_BIN:-}" ]; then echo "$BIN@sha256:$(sha256sum "$BIN" | cut -c1-12)"
+  else git describe --always --dirty --abbrev=7; fi
+}
 dotnet build bench/Ztunnel.LoadGen -c Release -nologo -clp:ErrorsOnly -v:q >/dev/null
 
 say "Machine"
@@ -193,7 +199,7 @@ note "pinning: load generators and servers on CPU $APP_CPUS, proxies (both nodes
   echo "meta warmup_s $WARMUP"
   echo "meta hold $HOLD"
   echo "meta concurrency $CONCURRENCY"
-  echo "meta versions ztunnel=$(git rev-parse --short HEAD),stunnel=$(stunnel -version 2>&1 | awk '/^stunnel/ {print $2; exit}'),haproxy=$(haproxy -v | awk 'NR==1 {print $3}'),openssl=$(openssl version | awk '{print $2}'),iperf3=$(iperf3 --version | awk 'NR==1 {print $2}')"
+  echo "meta versions ztunnel=$(ztunnel_version),stunnel=$(stunnel -version 2>&1 | awk '/^stunnel/ {print $2; exit}'),haproxy=$(haproxy -v | awk 'NR==1 {print $3}'),openssl=$(openssl version | awk '{print $2}'),iperf3=$(iperf3 --version | awk 'NR==1 {print $2}')"
 } > "$RESULTS"
 
 say "Topology: client and pclient pods -> node A == node B -> server and pserver pods"
