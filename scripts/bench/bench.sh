@@ -247,11 +247,17 @@ done
 [ ${#ORDER[@]} -gt 0 ] || { echo "BENCH_SCENARIOS selects no scenario (direct stunnel haproxy ztunnel)"; exit 2; }
 [ "$ROUNDS" -ge 1 ] || { echo "BENCH_ROUNDS must be 1 or more, not '$ROUNDS'"; exit 2; }
 
+# The RSS of every scenario's proxies (the direct path has none), recorded as <key>.
+record_rss_of_all() { # key
+  local scenario
+  for scenario in "${ORDER[@]}"; do
+    use_scenario "$scenario"
+    if [ ${#PROXIES[@]} -gt 0 ]; then record_rss "$scenario" "$1"; fi
+  done
+}
+
 say "Memory at start, then warm-up of every scenario"
-for scenario in "${ORDER[@]}"; do
-  use_scenario "$scenario"
-  if [ ${#PROXIES[@]} -gt 0 ]; then record_rss "$scenario" rss_start; fi
-done
+record_rss_of_all rss_start
 for scenario in "${ORDER[@]}"; do
   use_scenario "$scenario"
   note "$scenario: warm-up"
@@ -282,10 +288,7 @@ done
 # going quiet (Daemon/MemoryTrimmer.cs); the other proxies' RSS does not move between 1 and 3 s of idle.
 say "Memory: idle, then $HOLD connections held through each scenario"
 sleep 3
-for scenario in "${ORDER[@]}"; do
-  use_scenario "$scenario"
-  if [ ${#PROXIES[@]} -gt 0 ]; then record_rss "$scenario" rss_idle; fi
-done
+record_rss_of_all rss_idle
 for scenario in "${ORDER[@]}"; do
   use_scenario "$scenario"
   measure_held "$scenario"
