@@ -192,7 +192,8 @@ public sealed partial class Http2ClientConnection
         stream.HeadersReceived = true;
         if (status == 200)
         {
-            stream.CompleteResponse(null);
+            stream.ResponseOwed = true;
+            MarkPublishPendingLocked(stream);
             if (endStream)
             {
                 OnRemoteEndLocked(stream);

@@ -11,8 +11,11 @@ public abstract partial class Http2Connection
 {
     private protected volatile bool _peerSettingsSeen;
 
-    /// <summary>Streams with delivered but unpublished DATA (read loop only).</summary>
+    /// <summary>Streams with delivered but unpublished DATA or end (read loop only).</summary>
     private readonly List<Http2Stream> _publishPending = [];
+
+    /// <summary>Work the batch of frames started (a server's new streams), run after the batch (read loop only).</summary>
+    private readonly List<IThreadPoolWorkItem> _startPending = [];
 
     /// <summary>Set by every received frame, cleared by the keepalive tick: received traffic proves the peer alive.</summary>
     private volatile bool _receivedSinceTick;
@@ -33,10 +36,12 @@ public abstract partial class Http2Connection
                     {
                         ProcessFrame(header, payload);
                     }
-                    PublishReceived();
                 }
                 finally
                 {
+                    // Also when a frame broke the connection: a stream that ended earlier in the batch and is no
+                    // longer tracked (so the abort does not fail it) must still wake its reader.
+                    PublishReceived();
                     _input.AdvanceTo(buffer.Start, buffer.End);
                 }
                 if (result.IsCompleted)
@@ -223,10 +228,9 @@ public abstract partial class Http2Connection
                 ReturnConnectionCreditLocked(padding);
             }
             stream.DeliverLocked(data);
-            if (!stream.PublishPending && !data.IsEmpty)
+            if (!data.IsEmpty)
             {
-                stream.PublishPending = true;
-                _publishPending.Add(stream);
+                MarkPublishPendingLocked(stream);
             }
             if (header.HasFlag(Http2Flags.EndStream))
             {
@@ -245,12 +249,48 @@ public abstract partial class Http2Connection
     /// </summary>
     private const int InlineReadLimit = 16 * 1024;
 
+    /// <summary>
+    /// Runs <paramref name="work"/> on the read loop once the current batch of frames is processed, outside the
+    /// connection lock (read loop only). Cheaper than a pool worker by a hand-off (a wake-up and a context switch);
+    /// the work must not block: it returns to the read loop at its first await.
+    /// </summary>
+    private protected void RunAfterBatch(IThreadPoolWorkItem work) => _startPending.Add(work);
+
+    /// <summary>The stream has news for its reader or opener, handed over when the batch of frames is published.</summary>
+    private protected void MarkPublishPendingLocked(Http2Stream stream)
+    {
+        if (!stream.PublishPending)
+        {
+            stream.PublishPending = true;
+            _publishPending.Add(stream);
+        }
+    }
+
     private void PublishReceived()
     {
-        if (_publishPending.Count == 0)
+        if (_publishPending.Count > 0)
         {
-            return;
+            PublishStreams();
         }
+        if (_startPending.Count > 0)
+        {
+            // Not inside ReadLoopScheduler.RunInline: what the work wakes in turn (under the lock, say) goes to the pool.
+            try
+            {
+                foreach (var work in _startPending)
+                {
+                    work.Execute();
+                }
+            }
+            finally
+            {
+                _startPending.Clear();
+            }
+        }
+    }
+
+    private void PublishStreams()
+    {
         lock (_sync)
         {
             foreach (var stream in _publishPending)
@@ -270,14 +310,24 @@ public abstract partial class Http2Connection
             {
                 stream.PublishReceived();
             }
+            if (stream.ResponseOwed)
+            {
+                // Outside RunInline: the opener goes on to start its relay, whose own wake-ups go to the pool.
+                stream.ReleaseResponse();
+            }
         }
         _publishPending.Clear();
     }
 
+    /// <summary>
+    /// END_STREAM (read loop only). The reader is woken when the batch is published, like a reader of DATA: a small
+    /// remainder's reader then runs on the read loop, so closing a relayed connection costs no pool hand-off.
+    /// </summary>
     private protected void OnRemoteEndLocked(Http2Stream stream)
     {
         stream.RemoteClosed = true;
-        stream.CompleteReceiveLocked(null);
+        stream.EndReceiveAtNextPublishLocked();
+        MarkPublishPendingLocked(stream);
         if (stream.LocalClosed)
         {
             RemoveStreamLocked(stream);

@@ -38,7 +38,9 @@ internal sealed class Http2Stream : TunnelStream
         }
         else
         {
-            _response = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            // Continuations run where it completes: the opener on the read loop after the batch (no hand-off),
+            // failures, which come under the connection lock, on the pool (FailResponse).
+            _response = new TaskCompletionSource();
         }
     }
 
@@ -116,19 +118,25 @@ internal sealed class Http2Stream : TunnelStream
     /// <summary>Null: END_STREAM (reads drain what is left, then end); else reads throw <paramref name="error"/>.</summary>
     internal void CompleteReceiveLocked(Exception? error) => _receive.Complete(error);
 
-    internal void CompleteResponse(Exception? error)
+    /// <summary>END_STREAM from the read loop: the reader is woken at the next <see cref="PublishReceived"/>, with the batch's other readers.</summary>
+    internal void EndReceiveAtNextPublishLocked() => _receive.CompleteAtNextPublish();
+
+    /// <summary>A 200 response arrived (read loop, under the lock): the opener continues after the batch (<see cref="ReleaseResponse"/>).</summary>
+    internal bool ResponseOwed { get; set; }
+
+    /// <summary>Read loop only, outside the connection lock: lets the opener continue, on this thread.</summary>
+    internal void ReleaseResponse()
     {
-        if (_response is null)
+        ResponseOwed = false;
+        _response?.TrySetResult();
+    }
+
+    /// <summary>Fails the opener's wait, from a pool worker: callers hold the connection lock.</summary>
+    private void FailResponse(Exception error)
+    {
+        if (_response is { Task.IsCompleted: false } response)
         {
-            return;
-        }
-        if (error is null)
-        {
-            _response.TrySetResult();
-        }
-        else
-        {
-            _response.TrySetException(error);
+            ThreadPool.UnsafeQueueUserWorkItem(static s => s.Response.TrySetException(s.Error), (Response: response, Error: error), preferLocal: false);
         }
     }
 
@@ -138,7 +146,7 @@ internal sealed class Http2Stream : TunnelStream
         _error ??= error;
         LocalClosed = true;
         RemoteClosed = true;
-        CompleteResponse(_error);
+        FailResponse(_error);
         CompleteReceiveLocked(_error);
         WakeWriterLocked();
         if (_partner is { } partner)

@@ -40,6 +40,8 @@ internal sealed partial class StreamReceiveBuffer : IValueTaskSource, IThreadPoo
     private bool _signaled;
     private bool _reading;
     private bool _disposed;
+    // The end was recorded by CompleteAtNextPublish: the reader's wake-up waits for the next Publish.
+    private bool _wakeOwed;
 
     public StreamReceiveBuffer(MemoryPool<byte> pool) => _pool = pool;
 
@@ -91,11 +93,16 @@ internal sealed partial class StreamReceiveBuffer : IValueTaskSource, IThreadPoo
     {
         lock (this)
         {
-            if (_completed || _disposed || _written == _published)
+            bool owed = _wakeOwed;
+            _wakeOwed = false;
+            if (!_completed && !_disposed && _written != _published)
+            {
+                _published = _written;
+            }
+            else if (!owed)
             {
                 return;
             }
-            _published = _written;
         }
         Wake();
     }
@@ -111,17 +118,45 @@ internal sealed partial class StreamReceiveBuffer : IValueTaskSource, IThreadPoo
         {
             if (_completed)
             {
-                return;
+                // A failure after an end whose wake-up was deferred: nobody may sleep on until a publish.
+                if (!_wakeOwed)
+                {
+                    return;
+                }
+                _wakeOwed = false;
             }
-            _completed = true;
-            _error = error;
-            _published = _written;
-            if (error is not null && !_reading)
+            else
             {
-                ReturnAllLocked();
+                _completed = true;
+                _error = error;
+                _published = _written;
+                if (error is not null && !_reading)
+                {
+                    ReturnAllLocked();
+                }
             }
         }
         Wake();
+    }
+
+    /// <summary>
+    /// The end of the stream (END_STREAM), with the reader's wake-up left to the next <see cref="Publish"/>: the read
+    /// loop records the end under the connection lock and publishes after the batch of frames, outside it, where
+    /// a small remainder's reader runs on the read loop itself (<see cref="ReadLoopScheduler"/>) instead of a
+    /// pool worker. A <see cref="Complete"/> with an error or a <see cref="Dispose"/> before that wakes it at once.
+    /// </summary>
+    public void CompleteAtNextPublish()
+    {
+        lock (this)
+        {
+            if (_completed)
+            {
+                return;
+            }
+            _completed = true;
+            _published = _written;
+            _wakeOwed = true;
+        }
     }
 
     /// <summary>
@@ -191,6 +226,7 @@ internal sealed partial class StreamReceiveBuffer : IValueTaskSource, IThreadPoo
                 return;
             }
             _disposed = true;
+            _wakeOwed = false;
             if (!_reading)
             {
                 ReturnAllLocked();

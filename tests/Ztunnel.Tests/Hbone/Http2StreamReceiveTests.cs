@@ -1,3 +1,4 @@
+using System.Buffers;
 using Ztunnel.Hbone;
 
 namespace Ztunnel.Tests.Hbone;
@@ -72,6 +73,28 @@ public sealed class Http2StreamReceiveTests
 
         var error = await Should.ThrowAsync<IOException>(read.WaitAsync(Guard));
         error.Message.ShouldContain("reset by the peer");
+        await tunnel.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task AnEnd_FollowedInTheSameReadByAConnectionError_StillReachesTheReader()
+    {
+        // The end's wake-up waits for the batch to be published; a frame that breaks the connection right after
+        // it must not swallow that wake-up (the stream, closed both ways, is no longer one the abort fails).
+        await using var peer = await RawHttp2Peer.StartAsync();
+        var (tunnel, id) = await peer.OpenTunnelAsync();
+        await tunnel.CompleteWritesAsync().AsTask().WaitAsync(Guard);
+        byte[] buffer = new byte[64];
+        Task<int> read = tunnel.ReadAsync(buffer).AsTask();
+        var frames = new ArrayBufferWriter<byte>();
+        Http2FrameWriter.WriteFrame(frames, Http2FrameType.Data, (byte)Http2Flags.EndStream, id, "tail"u8);
+        Http2FrameWriter.WriteFrame(frames, Http2FrameType.Data, 0, 0, "DATA on stream 0 is a connection error"u8);
+
+        await peer.WriteRawAsync(frames.WrittenMemory);
+
+        int n = await read.WaitAsync(Guard);
+        buffer.AsSpan(0, n).ToArray().ShouldBe("tail"u8.ToArray());
+        (await tunnel.ReadAsync(buffer).AsTask().WaitAsync(Guard)).ShouldBe(0);
         await tunnel.DisposeAsync();
     }
 }

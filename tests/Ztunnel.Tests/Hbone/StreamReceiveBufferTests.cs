@@ -276,6 +276,46 @@ public sealed class StreamReceiveBufferTests
     }
 
     [Fact]
+    public async Task AnEndAtNextPublish_WakesTheReaderOnlyAtThePublish_InlineOnTheReadLoop()
+    {
+        // END_STREAM is recorded under the connection lock; the reader runs when the batch is published, on the
+        // read loop (no pool hand-off to close a relayed connection), and gets the remaining bytes, then the end.
+        var buffer = new StreamReceiveBuffer(new Http2BufferPool());
+        var probe = new WakeProbe(buffer);
+        buffer.Write(Bytes("last"));
+
+        buffer.CompleteAtNextPublish();
+        probe.Ran.IsCompleted.ShouldBeFalse("the end waits for the publish");
+        await Task.Run(() => ReadLoopScheduler.RunInline(static p => p.Publish(), probe));
+
+        (await probe.Ran.WaitAsync(Guard)).ShouldBeTrue("the reader runs on the publishing read loop");
+        buffer.TryRead(out ReadOnlySequence<byte> data).ShouldBeTrue();
+        data.Length.ShouldBe(4);
+        buffer.Consume(4);
+        buffer.TryRead(out data).ShouldBeTrue();
+        data.IsEmpty.ShouldBeTrue("then the end");
+    }
+
+    [Fact]
+    public async Task AFailureOrDispose_AfterAnEndAtNextPublish_WakesTheReaderAtOnce()
+    {
+        // The connection broke before the batch was published: nobody may sleep on the deferred wake-up.
+        var failed = new StreamReceiveBuffer(new Http2BufferPool());
+        ValueTask failedWait = failed.WaitAsync();
+        failed.CompleteAtNextPublish();
+        failed.Complete(new IOException("HBONE connection lost"));
+        await failedWait.AsTask().WaitAsync(Guard);
+        failed.TryRead(out ReadOnlySequence<byte> data).ShouldBeTrue("the clean end came first and stands");
+        data.IsEmpty.ShouldBeTrue();
+
+        var disposed = new StreamReceiveBuffer(new Http2BufferPool());
+        ValueTask disposedWait = disposed.WaitAsync();
+        disposed.CompleteAtNextPublish();
+        disposed.Dispose();
+        await disposedWait.AsTask().WaitAsync(Guard);
+    }
+
+    [Fact]
     public async Task CancelWait_EndsTheWait_WithoutData()
     {
         var buffer = new StreamReceiveBuffer(new Http2BufferPool());
