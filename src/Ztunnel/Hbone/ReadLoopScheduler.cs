@@ -9,9 +9,10 @@ namespace Ztunnel.Hbone;
 /// </summary>
 /// <remarks>
 /// Inline only inside <see cref="RunInline"/>, which the read loop calls outside the connection lock.
-/// Every other wake-up (a stream completed or reset under the lock, anything woken while an inline
-/// reader runs) goes to the thread pool, so a reader never runs inside the connection lock or re-enters
-/// the read loop.
+/// END_STREAM is published the same way, after the batch (<see cref="StreamReceiveBuffer.CompleteAtNextPublish"/>).
+/// Every other wake-up (a stream reset or failed under the lock, anything woken while an inline reader
+/// runs) goes to the thread pool, so a reader never runs inside the connection lock or re-enters the
+/// read loop.
 /// </remarks>
 internal static class ReadLoopScheduler
 {

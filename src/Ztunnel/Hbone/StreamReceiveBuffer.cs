@@ -12,8 +12,9 @@ namespace Ztunnel.Hbone;
 /// this object only (96 B). No pause threshold: the peer's flow-control window is what bounds it.
 /// </summary>
 /// <remarks>
-/// Thread safety: one writer (the connection's read loop, which calls <see cref="Write"/> and
-/// <see cref="Complete"/> under the connection lock and <see cref="Publish"/> outside it) and one reader at a
+/// Thread safety: one writer (the connection's read loop, which calls <see cref="Write"/>,
+/// <see cref="CompleteAtNextPublish"/> and <see cref="Complete"/> under the connection lock and <see cref="Publish"/>
+/// outside it) and one reader at a
 /// time on any thread (<see cref="TryRead"/> then <see cref="Consume"/>, <see cref="WaitAsync"/> in between).
 /// This object's own monitor guards the positions and segments; it is held only for bookkeeping and the copy in,
 /// never while a reader's continuation runs. The reader is woken through <see cref="ReadLoopScheduler.Run"/>:
