@@ -143,14 +143,42 @@ internal sealed class NetnsRunner : IDisposable
         {
             return RunAsync(netnsPath, () => CreateConnectingAvoidingClientPort(netnsPath, family, mark, transparentSource));
         }
+        SafeFileHandle target;
         try
         {
-            using SafeFileHandle target = LinuxNative.OpenNamespace(netnsPath);
-            LinuxNative.SetNetns(target, netnsPath);
+            target = LinuxNative.OpenNamespace(netnsPath);
         }
         catch (CaptureException ex)
         {
             return Task.FromException<Socket>(ex);
+        }
+        using (target)
+        {
+            return CreateConnectingSocketAsync(target, netnsPath, family, mark, transparentSource);
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="CreateConnectingSocketAsync(string, AddressFamily, uint, IPEndPoint?)"/>, in the namespace
+    /// behind <paramref name="netns"/>, which the caller keeps open (an enrolled pod does, for its whole life): a
+    /// connection then costs no open(2) and close(2) of the namespace file. <paramref name="netnsPath"/> only
+    /// names it in errors (and is what the runner thread opens where there is no /proc).
+    /// </summary>
+    public Task<Socket> CreateConnectingSocketAsync(SafeFileHandle netns, string netnsPath, AddressFamily family, uint mark, IPEndPoint? transparentSource)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_processNamespace is null)
+        {
+            return RunAsync(netnsPath, () => CreateConnectingAvoidingClientPort(netnsPath, family, mark, transparentSource));
+        }
+        try
+        {
+            LinuxNative.SetNetns(netns, netnsPath);
+        }
+        catch (Exception ex) when (ex is CaptureException or ObjectDisposedException)
+        {
+            // ObjectDisposedException: the pod was removed while this connection was being set up.
+            return Task.FromException<Socket>(ex is CaptureException ? ex : new CaptureException($"netns '{netnsPath}' is closed: its pod was removed", ex));
         }
         try
         {

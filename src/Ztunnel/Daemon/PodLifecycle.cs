@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 using Ztunnel.Capture;
 using Ztunnel.Capture.Registration;
 using Ztunnel.Discovery;
@@ -70,8 +71,10 @@ internal sealed partial class PodLifecycle : IPodLifecycle, IAsyncDisposable
         // A pod with an IPv6 address gets the IPv6 rules too: uncaptured, its IPv6 traffic would bypass
         // the mesh (no mTLS, and PeerAuthentication STRICT not enforced).
         await _rules.ApplyAsync(registration.Netns, HasIpv6(registration.Addresses), cancellationToken);
+        // Opened once for the pod's life: the connections the daemon makes from inside the pod enter it by this.
+        SafeFileHandle netns = LinuxNative.OpenNamespace(registration.Netns);
         _certificates.Acquire(identity);
-        var pod = new EnrolledPod(registration, identity, registration.Addresses);
+        var pod = new EnrolledPod(registration, identity, registration.Addresses, netns);
         var hboneListeners = new List<HboneListenerInfo>();
         try
         {

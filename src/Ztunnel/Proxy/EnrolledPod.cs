@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Win32.SafeHandles;
 using Ztunnel.Capture.Registration;
 using Ztunnel.Discovery;
 using Ztunnel.Tls;
@@ -18,16 +19,24 @@ internal sealed class EnrolledPod : IAsyncDisposable
     private readonly CancellationTokenSource _removed = new();
     private readonly List<Task> _acceptLoops = [];
 
-    public EnrolledPod(PodRegistration registration, SpiffeId identity, IReadOnlyList<IPAddress> addresses)
+    public EnrolledPod(PodRegistration registration, SpiffeId identity, IReadOnlyList<IPAddress> addresses, SafeFileHandle netnsHandle)
     {
         Registration = registration;
         Identity = identity;
         Addresses = addresses;
+        NetnsHandle = netnsHandle;
     }
 
     public PodRegistration Registration { get; }
     public string Uid => Registration.Uid;
     public string Netns => Registration.Netns;
+
+    /// <summary>
+    /// The pod's network namespace, open for as long as the pod is enrolled: every connection the daemon makes
+    /// from inside the pod enters it (setns) without opening the namespace file again. It keeps the namespace
+    /// no longer alive than the pod's listeners do.
+    /// </summary>
+    public SafeFileHandle NetnsHandle { get; }
     public SpiffeId Identity { get; }
     public IReadOnlyList<IPAddress> Addresses { get; }
 
@@ -97,6 +106,9 @@ internal sealed class EnrolledPod : IAsyncDisposable
         {
             await _resources[i].DisposeAsync();
         }
+        // A connection being set up right now holds its own reference (SafeHandle), so this cannot pull the
+        // namespace from under its setns; a later one fails cleanly (ObjectDisposedException -> CaptureException).
+        NetnsHandle.Dispose();
         // The token sources are not disposed: connections still running may look at their tokens.
     }
 

@@ -15,7 +15,7 @@ internal static class PodSockets
     public static async Task<Socket> ConnectAsync(ProxyContext context, EnrolledPod pod, IPEndPoint target, IPAddress? sourceAddress, CancellationToken cancellationToken)
     {
         IPEndPoint? transparentSource = sourceAddress is null ? null : new IPEndPoint(sourceAddress, 0);
-        Socket socket = await context.Netns.CreateConnectingSocketAsync(pod.Netns, target.AddressFamily, InpodConfig.DaemonMark, transparentSource);
+        Socket socket = await context.Netns.CreateConnectingSocketAsync(pod.NetnsHandle, pod.Netns, target.AddressFamily, InpodConfig.DaemonMark, transparentSource);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(context.ConnectTimeout);
         try

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
+using Microsoft.Win32.SafeHandles;
 using Ztunnel.Capture;
 
 namespace Ztunnel.E2E.Capture;
@@ -85,6 +86,46 @@ public sealed class NetnsRunnerTests : IAsyncLifetime
         using Socket socket = await _runner.CreateConnectingSocketAsync(pod.Path, AddressFamily.InterNetwork, InpodConfig.DaemonMark, new IPEndPoint(_topology.Node.Address, clientPort));
 
         ((IPEndPoint)socket.LocalEndPoint!).Port.ShouldBe(expected);
+    }
+
+    [Fact]
+    public async Task CreateConnectingSocketAsync_ByOpenHandle_MakesTheSocketInsideThatNamespace()
+    {
+        TestNamespace pod = _topology!.Pods[0];
+        using Socket inPod = await _runner.CreateListenerAsync(pod.Path, new IPEndPoint(pod.Address, 8082), transparent: false, mark: 0);
+        using SafeFileHandle netns = LinuxNative.OpenNamespace(pod.Path);
+
+        // A foreign source with port 0 (the daemon's inbound case): bound to the address, connect picks the port.
+        var foreign = new IPEndPoint(_topology.Node.Address, 0);
+        using Socket socket = await _runner.CreateConnectingSocketAsync(netns, pod.Path, AddressFamily.InterNetwork, InpodConfig.DaemonMark, foreign);
+
+        NetnsCookie(socket).ShouldBe(NetnsCookie(inPod));
+        using var here = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        NetnsCookie(socket).ShouldNotBe(NetnsCookie(here));
+        SocketOptions.GetMark(socket).ShouldBe(InpodConfig.DaemonMark);
+        ((IPEndPoint)socket.LocalEndPoint!).Address.ShouldBe(foreign.Address);
+        LocalAddresses().ShouldNotContain(pod.Address); // the calling thread is home again
+    }
+
+    [Fact]
+    public async Task CreateConnectingSocketAsync_HandleClosedByPodRemoval_FailsWithCaptureExceptionNamingPath()
+    {
+        TestNamespace pod = _topology!.Pods[0];
+        SafeFileHandle netns = LinuxNative.OpenNamespace(pod.Path);
+        netns.Dispose();
+
+        var error = await Should.ThrowAsync<CaptureException>(() => _runner.CreateConnectingSocketAsync(netns, pod.Path, AddressFamily.InterNetwork, InpodConfig.DaemonMark, null));
+
+        error.Message.ShouldContain(pod.Path);
+        LocalAddresses().ShouldNotContain(pod.Address);
+    }
+
+    /// <summary>SO_NETNS_COOKIE (Linux 5.14): which network namespace a socket belongs to.</summary>
+    private static ulong NetnsCookie(Socket socket)
+    {
+        Span<byte> value = stackalloc byte[sizeof(ulong)];
+        LinuxNative.GetSocketOption(socket.SafeHandle, LinuxNative.SOL_SOCKET, 71, value, "SO_NETNS_COOKIE");
+        return BitConverter.ToUInt64(value);
     }
 
     private static IPAddress[] LocalAddresses() =>

@@ -31,6 +31,7 @@ public sealed partial class PodLifecycleTests(LifecycleMeshFixture mesh) : IClas
             (await PodInspection.FwmarkRulesAsync(pod, ipv6)).ShouldBeEmpty();
         }
         (await PodInspection.ListeningPortsAsync(pod)).ShouldNotContain(port => DaemonPorts.Contains(port));
+        (await PodInspection.NamespaceHandlesAsync(mesh.DaemonA.ProcessId, pod)).ShouldBe(0, "the daemon still holds the deleted pod's netns open");
         // No longer captured: the app's connection leaves as plain TCP, which server-b's daemon sees as such.
         int markB = mesh.DaemonB.LineCount;
         EchoReply uncaptured = await mesh.ClientApp.EchoAsync(mesh.AppB.EchoEndPoint, "after delete");
@@ -42,6 +43,8 @@ public sealed partial class PodLifecycleTests(LifecycleMeshFixture mesh) : IClas
 
         await ShouldHaveOneCopyOfEachRuleAsync(pod);
         (await PodInspection.ListeningPortsAsync(pod)).Intersect(DaemonPorts).Count().ShouldBe(DaemonPorts.Length);
+        // One handle for the enrolled pod (its connections enter the netns by it), not one per ADD.
+        (await PodInspection.NamespaceHandlesAsync(mesh.DaemonA.ProcessId, pod)).ShouldBe(1);
         markB = mesh.DaemonB.LineCount;
         EchoReply captured = await mesh.ClientApp.EchoAsync(mesh.AppB.EchoEndPoint, "after re-add");
         captured.SeenClient.ShouldBe(mesh.Client.Address);

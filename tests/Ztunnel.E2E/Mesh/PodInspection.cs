@@ -50,6 +50,19 @@ public static class PodInspection
         return [.. ports];
     }
 
+    /// <summary>
+    /// How many of <paramref name="processId"/>'s file descriptors refer to the pod's network namespace: an fd left
+    /// open after the pod is gone would keep its whole network namespace alive.
+    /// </summary>
+    public static async Task<int> NamespaceHandlesAsync(int processId, TestNamespace pod)
+    {
+        string inode = (await ProcessRunner.CheckedAsync("stat", "-L", "-c", "%i", pod.Path)).Trim();
+        // By inode: an fd opened through the bind mount reads back as its path, one from /proc as net:[inode].
+        // An fd closed meanwhile only makes stat complain, hence no exit code check.
+        (_, string inodes, _) = await ProcessRunner.RunAsync("sh", "-c", $"stat -L -c %i /proc/{processId}/fd/*");
+        return inodes.Split('\n').Count(line => line.Trim() == inode);
+    }
+
     /// <summary>True while <paramref name="address"/> is tentative (duplicate address detection running).</summary>
     public static async Task<bool> IsTentativeAsync(TestNamespace pod, IPAddress address) =>
         IsTentative(await ProcessRunner.CheckedAsync("ip", "-n", pod.Name, "-6", "addr", "show", "dev", "eth0"), address) ?? true;
