@@ -10,6 +10,9 @@
 #   stunnel  pclient -> stunnel (client mode, node A) =TLS 1.3 mTLS=> stunnel (server mode, node B) -> pserver pod
 #   haproxy  the same with haproxy (mode tcp, ssl crt/ca-file verify required on both hops)
 #   ztunnel  one daemon per node, client and server pods registered, traffic captured, HBONE (mTLS + HTTP/2 CONNECT)
+#   ztunnel2 (A/B runs only: BENCH_SCENARIOS="ztunnel ztunnel2") a second daemon pair, BENCH_ZTUNNEL2_BIN with
+#            BENCH_ZTUNNEL2_ENV, enrolling the peer pods: two builds or settings measured in the same rounds, so the
+#            report's per-round ratio ztunnel2/ztunnel is free of the machine's drift between runs
 # Interleaved: every scenario's proxies start up front (idle ones cost ~0 CPU), each is warmed up, then
 # $BENCH_ROUNDS rounds run every scenario's timed measurements one scenario after the other, the order
 # rotating each round. The machine's speed drifts by +-15% over minutes; a ratio is taken per round, from
@@ -35,6 +38,7 @@ NCPU=$(nproc)
 APP_CPUS=${BENCH_APP_CPUS:-0}
 PROXY_CPUS=${BENCH_PROXY_CPUS:-$([ "$NCPU" -gt 1 ] && echo 1 || echo 0)}
 BIN=${BENCH_ZTUNNEL_BIN:-$PWD/dist/linux-x64/ztunnel}   # the daemon as it ships (scripts/publish.sh), or another build
+BIN2=${BENCH_ZTUNNEL2_BIN:-$BIN}                        # the ztunnel2 scenario's daemon (default: the same)
 ZT_LOGLEVEL=${BENCH_ZTUNNEL_LOGLEVEL:-warn}             # the daemons' logLevel
 LOADGEN=$PWD/bench/Ztunnel.LoadGen/bin/Release/net10.0/ztunnel-loadgen
 CLIENT_IP=10.10.1.10 SERVER_IP=10.10.2.20 NODE_A_POD_GW=10.10.1.1 NODE_B_LINK=10.10.0.2
@@ -49,8 +53,8 @@ PROXIES=()       # proxy processes of the current scenario (use_scenario), or of
 ALL_PROXIES=()   # proxy processes of every scenario
 ROUND=""         # the round being measured: record() then appends @<round> to the key
 # Per scenario: its proxies' pids, the pods its load runs between, and the address and ports it targets.
-declare -A S_PIDS=() S_CLIENT=() S_SERVER=() S_IP=() S_IPORT=() S_EPORT=()
-CLIENT_NS="" SERVER_NS="" TARGET_IP="" TARGET_IPORT="" TARGET_EPORT=""
+declare -A S_PIDS=() S_CLIENT=() S_SERVER=() S_IP=() S_IPORT=() S_EPORT=() S_METRICS=()
+CLIENT_NS="" SERVER_NS="" TARGET_IP="" TARGET_IPORT="" TARGET_EPORT="" ZT_METRICS_PORT=15020
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 note() { printf '  %s\n' "$*"; }
@@ -66,6 +70,7 @@ add_scenario() { # scenario client-ns server-ns ip iperf-port echo-port
 use_scenario() { # scenario
   read -ra PROXIES <<<"${S_PIDS[$1]}"
   CLIENT_NS=${S_CLIENT[$1]} SERVER_NS=${S_SERVER[$1]} TARGET_IP=${S_IP[$1]} TARGET_IPORT=${S_IPORT[$1]} TARGET_EPORT=${S_EPORT[$1]}
+  ZT_METRICS_PORT=${S_METRICS[$1]:-15020}
 }
 
 stop_proxies() {
@@ -171,8 +176,9 @@ say "Building (Release)"
 [ -n "${BENCH_ZTUNNEL_BIN:-}" ] || scripts/publish.sh "$(dirname "$BIN")"
 # Which daemon was measured: the commit it was just built from, or, for BENCH_ZTUNNEL_BIN, that file
 # (its path and the start of its SHA-256, since the working tree says nothing about it).
-ztunnel_version() {
-  if [ -n "${BENCH_ZTUNNEL_BIN:-}" ]; then echo "$BIN@sha256:$(sha256sum "$BIN" | cut -c1-12)"
+ztunnel_version() { # [binary]
+  local bin=${1:-$BIN}
+  if [ -n "${BENCH_ZTUNNEL_BIN:-}" ] || [ "$bin" != "$BIN" ]; then echo "$bin@sha256:$(sha256sum "$bin" | cut -c1-12)"
   else git describe --always --dirty --abbrev=7; fi
 }
 dotnet build bench/Ztunnel.LoadGen -c Release -nologo -clp:ErrorsOnly -v:q >/dev/null
@@ -194,6 +200,7 @@ note "pinning: load generators and servers on CPU $APP_CPUS, proxies (both nodes
   echo "meta app_cpus $APP_CPUS"
   echo "meta proxy_cpus $PROXY_CPUS"
   echo "meta ztunnel_bin $BIN"
+  [[ " $SCENARIOS " == *" ztunnel2 "* ]] && echo "meta ztunnel2 $(ztunnel_version "$BIN2") ${BENCH_ZTUNNEL2_ENV:-}"
   echo "meta duration_s $DURATION"
   echo "meta rounds $ROUNDS"
   echo "meta warmup_s $WARMUP"
@@ -238,9 +245,18 @@ for scenario in $SCENARIOS; do
              start_haproxy
              add_scenario haproxy pclient pserver "$NODE_A_POD_GW" "$PEER_IPERF_PORT" "$PEER_ECHO_PORT" ;;
     ztunnel) say "Scenario ztunnel: two daemons, captured traffic, HBONE (client -> server)"
-             start_ztunnel
+             start_ztunnel ztunnel "$BIN" "${BENCH_ZTUNNEL_ENV:-}" client "$CLIENT_IP" server "$SERVER_IP" 0
              add_scenario ztunnel client server "$SERVER_IP" "$IPERF_PORT" "$ECHO_PORT" ;;
-    *) echo "unknown scenario '$scenario' in BENCH_SCENARIOS (direct stunnel haproxy ztunnel)"; exit 2 ;;
+    ztunnel2) say "Scenario ztunnel2: a second daemon pair ($(ztunnel_version "$BIN2") ${BENCH_ZTUNNEL2_ENV:-}), HBONE (pclient -> pserver)"
+             for other in $SCENARIOS; do
+               case $other in direct|stunnel|haproxy)
+                 echo "ztunnel2 enrolls the peer pods, whose traffic $other measures: run it as BENCH_SCENARIOS=\"ztunnel ztunnel2\""; exit 2 ;;
+               esac
+             done
+             start_ztunnel ztunnel2 "$BIN2" "${BENCH_ZTUNNEL2_ENV:-}" pclient "$PEER_CLIENT_IP" pserver "$PEER_SERVER_IP" 100
+             S_METRICS[ztunnel2]=15120
+             add_scenario ztunnel2 pclient pserver "$PEER_SERVER_IP" "$IPERF_PORT" "$ECHO_PORT" ;;
+    *) echo "unknown scenario '$scenario' in BENCH_SCENARIOS (direct stunnel haproxy ztunnel ztunnel2)"; exit 2 ;;
   esac
   ORDER+=("$scenario")
 done
@@ -263,10 +279,12 @@ for scenario in "${ORDER[@]}"; do
   note "$scenario: warm-up"
   warm_up
 done
-if [ -n "${S_PIDS[ztunnel]+set}" ]; then
-  use_scenario ztunnel
-  settle_jit ztunnel "$TARGET_IP" "$TARGET_IPORT" "$TARGET_EPORT"
-fi
+for scenario in ztunnel ztunnel2; do
+  if [ -n "${S_PIDS[$scenario]+set}" ]; then
+    use_scenario "$scenario"
+    settle_jit "$scenario" "$TARGET_IP" "$TARGET_IPORT" "$TARGET_EPORT"
+  fi
+done
 
 # Rounds: round r starts at scenario r mod n, so none is always first (or always right after another).
 for r in $(seq "$ROUNDS"); do

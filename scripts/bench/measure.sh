@@ -26,7 +26,7 @@ record_rss() { # scenario key-prefix
 path_connections() { # scenario
   case $1 in
     direct)  in_ns "$CLIENT_NS" ss -Htn state established dst "$PEER_SERVER_IP" dport = ":$ECHO_PORT" | wc -l ;;
-    ztunnel) in_ns "$CLIENT_NS" ss -Htn state established dst "$SERVER_IP" dport = ":15008" | wc -l ;;
+    ztunnel*) in_ns "$CLIENT_NS" ss -Htn state established dst "$TARGET_IP" dport = ":15008" | wc -l ;;
     *)       in_ns node-a ss -Htn state established dst "$NODE_B_LINK" dport = ":${S_EPORT[$1]}" | wc -l ;;
   esac
 }
@@ -36,7 +36,7 @@ path_connections() { # scenario
 # phase went; pool items are hand-offs between threads (socket completions run on the epoll thread).
 gc_sample() {
   local node
-  for node in a b; do in_ns "node-$node" curl -s --max-time 5 http://127.0.0.1:15020/metrics || true; done | awk '
+  for node in a b; do in_ns "node-$node" curl -s --max-time 5 "http://127.0.0.1:$ZT_METRICS_PORT/metrics" || true; done | awk '
     /^dotnet_allocated_bytes_total / { a += $2 }
     /^dotnet_collection_count_total\{generation="0"\}/ { g0 += $2 }
     /^dotnet_collection_count_total\{generation="1"\}/ { g1 += $2 }
@@ -79,7 +79,7 @@ warm_up_round() { # ip iperf-port echo-port seconds
 # Seconds both daemons have spent in the JIT since they started (their own dotnet_jit_compilation_seconds_total).
 jit_seconds() {
   local node
-  for node in a b; do in_ns "node-$node" curl -s --max-time 5 http://127.0.0.1:15020/metrics || true; done |
+  for node in a b; do in_ns "node-$node" curl -s --max-time 5 "http://127.0.0.1:$ZT_METRICS_PORT/metrics" || true; done |
     awk '/^dotnet_jit_compilation_seconds_total / { t += $2 } END { printf "%.3f\n", t }'
 }
 
@@ -116,7 +116,7 @@ measure_round() { # scenario
   local f0 w0 c0 c1 json streams bytes total_bytes=0 total_ticks=0 out
   f0=$(foreign_ticks); w0=$(now_s)
   local gc0="" gc1
-  [ "$s" = ztunnel ] && gc0=$(gc_sample)
+  [[ $s == ztunnel* ]] && gc0=$(gc_sample)
   local x0=0 x1=0
   # Not for stunnel: the counts of its per-connection threads vanish when they exit.
   local count_ctxsw=false
@@ -139,7 +139,7 @@ measure_round() { # scenario
 
   c0=$(proxies_ticks)
   $count_ctxsw && x0=$(proxies_ctxsw)
-  [ "$s" = ztunnel ] && gc0=$(gc_sample)
+  [[ $s == ztunnel* ]] && gc0=$(gc_sample)
   out=$(in_ns "$CLIENT_NS" taskset -c "$APP_CPUS" timeout $((DURATION + 30)) "$LOADGEN" rr --target "$ip:$eport" --size 64 --duration "$DURATION")
   record "$s" rr_p50_us "$(kv p50_us "$out")"; record "$s" rr_p99_us "$(kv p99_us "$out")"
   c1=$(proxies_ticks)
@@ -150,7 +150,7 @@ measure_round() { # scenario
 
   c0=$(proxies_ticks)
   $count_ctxsw && x0=$(proxies_ctxsw)
-  [ "$s" = ztunnel ] && gc0=$(gc_sample)
+  [[ $s == ztunnel* ]] && gc0=$(gc_sample)
   out=$(in_ns "$CLIENT_NS" taskset -c "$APP_CPUS" timeout $((DURATION + 30)) "$LOADGEN" connrate --target "$ip:$eport" --size 64 \
     --duration "$DURATION" --concurrency "$CONCURRENCY")
   c1=$(proxies_ticks)

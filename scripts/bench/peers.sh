@@ -84,43 +84,50 @@ start_haproxy() {
 
 # Ztunnel as `make demo` runs it: built-in CA, one daemon per node, pods registered through the CNI plugin.
 # BENCH_ZTUNNEL_ENV (e.g. "DOTNET_gcServer=1 DOTNET_GCgen0size=0x4000000") is passed to both daemons.
-start_ztunnel() {
-  local node i sock
-  "$BIN" ca init "$RUN/ca" >/dev/null
+# The ztunnel2 scenario (an A/B run) is a second pair, BENCH_ZTUNNEL2_BIN with BENCH_ZTUNNEL2_ENV, that enrolls
+# the peer pods instead and serves its metrics and admin endpoints on ports of its own (ZT_METRICS_PORT).
+start_ztunnel() { # scenario binary env client-pod client-ip server-pod server-ip port-offset
+  local name=$1 bin=$2 env=$3 node i sock dir
+  local metrics=$((15020 + $8)) readiness=$((15021 + $8)) admin=$((15000 + $8))
+  [ -d "$RUN/ca" ] || "$BIN" ca init "$RUN/ca" >/dev/null
   for node in a b; do
-    mkdir -p "$RUN/node-$node"
-    cat > "$RUN/node-$node/config.yaml" <<YAML
+    dir=$RUN/$name-node-$node
+    mkdir -p "$dir"
+    cat > "$dir/config.yaml" <<YAML
 nodeName: node-$node
 trustDomain: cluster.local
 caDir: $RUN/ca
-registrationSocket: $RUN/node-$node/cni.sock
+registrationSocket: $dir/cni.sock
+metricsAddress: 0.0.0.0:$metrics
+readinessAddress: 0.0.0.0:$readiness
+adminAddress: 127.0.0.1:$admin
 logLevel: $ZT_LOGLEVEL
 accessLog: "off"
 workloads:
-  - {uid: client-1, name: client, namespace: bench, serviceAccount: client, ips: [$CLIENT_IP], node: node-a}
-  - {uid: server-1, name: server, namespace: bench, serviceAccount: server, ips: [$SERVER_IP], node: node-b}
+  - {uid: $4-1, name: $4, namespace: bench, serviceAccount: client, ips: [$5], node: node-a}
+  - {uid: $6-1, name: $6, namespace: bench, serviceAccount: server, ips: [$7], node: node-b}
 YAML
-    cp "$RUN/node-$node/config.yaml" "$OUT/ztunnel-$node.yaml"
+    cp "$dir/config.yaml" "$OUT/$name-$node.yaml"
     # shellcheck disable=SC2086 # word splitting of the env assignments is intended
-    ip netns exec "$P-node-$node" taskset -c "$PROXY_CPUS" env ${BENCH_ZTUNNEL_ENV:-} "$BIN" run --config "$RUN/node-$node/config.yaml" \
-      > "$OUT/ztunnel-$node.log" 2>&1 &
+    ip netns exec "$P-node-$node" taskset -c "$PROXY_CPUS" env $env "$bin" run --config "$dir/config.yaml" \
+      > "$OUT/$name-$node.log" 2>&1 &
     PROXIES+=($!)
   done
   for node in a b; do
-    sock=$RUN/node-$node/cni.sock
+    sock=$RUN/$name-node-$node/cni.sock
     for i in $(seq 150); do [ -S "$sock" ] && break; sleep 0.1; done
-    [ -S "$sock" ] || { echo "daemon on node-$node did not start:"; cat "$OUT/ztunnel-$node.log"; exit 1; }
+    [ -S "$sock" ] || { echo "daemon $name on node-$node did not start:"; cat "$OUT/$name-$node.log"; exit 1; }
   done
-  register a client client-1 "$CLIENT_IP"
-  register b server server-1 "$SERVER_IP"
+  register "$name" a "$4" "$4-1" "$5"
+  register "$name" b "$6" "$6-1" "$7"
 }
 
 # Registers a pod with its node's daemon (CNI ADD), as a container runtime would. No DEL at the end: the
 # daemons are stopped with the other proxies (bench.sh cleanup), and the capture rules go with the pods.
-register() { # node pod uid ip
+register() { # scenario node pod uid ip
   printf '{"cniVersion":"1.0.0","name":"bench","type":"ztunnel","socketPath":"%s","prevResult":{"cniVersion":"1.0.0","ips":[{"address":"%s/24"}]}}' \
-      "$RUN/node-$1/cni.sock" "$4" |
-    CNI_COMMAND=ADD CNI_CONTAINERID="sandbox-$3" CNI_NETNS="/var/run/netns/$P-$2" CNI_IFNAME=eth0 \
-    CNI_ARGS="K8S_POD_NAMESPACE=bench;K8S_POD_NAME=$2;K8S_POD_UID=$3" "$BIN" cni >/dev/null ||
-    { echo "registering $2 with the daemon on node-$1 failed"; exit 1; }
+      "$RUN/$1-node-$2/cni.sock" "$5" |
+    CNI_COMMAND=ADD CNI_CONTAINERID="sandbox-$4" CNI_NETNS="/var/run/netns/$P-$3" CNI_IFNAME=eth0 \
+    CNI_ARGS="K8S_POD_NAMESPACE=bench;K8S_POD_NAME=$3;K8S_POD_UID=$4" "$BIN" cni >/dev/null ||
+    { echo "registering $3 with the $1 daemon on node-$2 failed"; exit 1; }
 }

@@ -10,7 +10,9 @@ import csv
 import statistics
 import sys
 
-SCENARIOS = ["direct", "ztunnel", "stunnel", "haproxy"]
+# ztunnel2: a second daemon pair in an A/B run (BENCH_SCENARIOS="ztunnel ztunnel2"), last so the CSV's first
+# columns stay those of earlier runs.
+SCENARIOS = ["direct", "ztunnel", "stunnel", "haproxy", "ztunnel2"]
 PEERS = ["stunnel", "haproxy"]
 FOREIGN_WARN_PCT = 10   # other processes using more than this much of one CPU make a run untrustworthy
 
@@ -201,9 +203,12 @@ def main():
         rows.append((key, label, unit, better, dec, vals, ratios))
 
     # Table.
-    # One scenario (a ztunnel-only A/B run): no ratios, but the spread over the rounds instead.
+    # One scenario (a ztunnel-only run): no ratios, but the spread over the rounds instead.
     solo = scenarios[0] if len(scenarios) == 1 else None
-    head = ["metric", "unit"] + scenarios + [f"zt/{p}" for p in PEERS if p in scenarios] + (["min-max"] if solo else [])
+    # Two daemon pairs (an A/B run): ztunnel2 / ztunnel per round, the median and (min-max) over the rounds.
+    ab = "ztunnel" in scenarios and "ztunnel2" in scenarios
+    head = (["metric", "unit"] + scenarios + [f"zt/{p}" for p in PEERS if p in scenarios] + (["min-max"] if solo else [])
+            + (["zt2/zt"] if ab else []))
     table = [head]
     for key, label, unit, better, dec, vals, ratios in rows:
         line = [label, unit] + [fmt(vals[s], dec) for s in scenarios]
@@ -217,6 +222,11 @@ def main():
                 if r is not None and key in target_by_key and r[1] != r[2]:
                     cell += f" ({r[1]:.2f}-{r[2]:.2f})"
                 line.append(cell)
+        if ab:
+            rs = round_ratios(rounds, key, "ztunnel2", ["ztunnel"], True)
+            r = ratio(vals.get("ztunnel2"), vals.get("ztunnel"))
+            line.append(f"{statistics.median(rs):.3f} ({min(rs):.3f}-{max(rs):.3f})" if rs
+                        else "-" if r is None else f"{r:.3f}")
         table.append(line)
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
     n_rounds = meta.get("rounds", "1")
@@ -236,6 +246,9 @@ def main():
         print("  ".join(c.ljust(widths[j]) if j < 2 else c.rjust(widths[j]) for j, c in enumerate(r)))
         if i == 0:
             print("  ".join("-" * w for w in widths))
+    if ab:
+        print(f"\nztunnel2: {meta.get('ztunnel2', '?')}. zt2/zt: its value divided by ztunnel's, the median of the per-round"
+              "\nratios (min-max over the rounds): the two pairs were measured in the same rounds, so drift cancels.")
     if any(p in scenarios for p in PEERS) and "ztunnel" in scenarios:
         print("\nzt/peer: Ztunnel's value divided by the peer's (higher is better for throughput and rate, lower for the rest),"
               "\nthe median of the per-round ratios; (min-max) over the rounds for the rows with a target.")
