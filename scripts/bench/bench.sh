@@ -54,7 +54,7 @@ ALL_PROXIES=()   # proxy processes of every scenario
 ROUND=""         # the round being measured: record() then appends @<round> to the key
 # Per scenario: its proxies' pids, the pods its load runs between, and the address and ports it targets.
 declare -A S_PIDS=() S_CLIENT=() S_SERVER=() S_IP=() S_IPORT=() S_EPORT=() S_METRICS=()
-CLIENT_NS="" SERVER_NS="" TARGET_IP="" TARGET_IPORT="" TARGET_EPORT="" ZT_METRICS_PORT=15020
+CLIENT_NS="" SERVER_NS="" TARGET_IP="" TARGET_IPORT="" TARGET_EPORT="" ZT_METRICS_PORT=""
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 note() { printf '  %s\n' "$*"; }
@@ -70,7 +70,7 @@ add_scenario() { # scenario client-ns server-ns ip iperf-port echo-port
 use_scenario() { # scenario
   read -ra PROXIES <<<"${S_PIDS[$1]}"
   CLIENT_NS=${S_CLIENT[$1]} SERVER_NS=${S_SERVER[$1]} TARGET_IP=${S_IP[$1]} TARGET_IPORT=${S_IPORT[$1]} TARGET_EPORT=${S_EPORT[$1]}
-  ZT_METRICS_PORT=${S_METRICS[$1]:-15020}
+  ZT_METRICS_PORT=${S_METRICS[$1]:-}
 }
 
 stop_proxies() {
@@ -254,7 +254,6 @@ for scenario in $SCENARIOS; do
                esac
              done
              start_ztunnel ztunnel2 "$BIN2" "${BENCH_ZTUNNEL2_ENV:-}" pclient "$PEER_CLIENT_IP" pserver "$PEER_SERVER_IP" 100
-             S_METRICS[ztunnel2]=15120
              add_scenario ztunnel2 pclient pserver "$PEER_SERVER_IP" "$IPERF_PORT" "$ECHO_PORT" ;;
     *) echo "unknown scenario '$scenario' in BENCH_SCENARIOS (direct stunnel haproxy ztunnel ztunnel2)"; exit 2 ;;
   esac

@@ -89,6 +89,7 @@ start_haproxy() {
 start_ztunnel() { # scenario binary env client-pod client-ip server-pod server-ip port-offset
   local name=$1 bin=$2 env=$3 node i sock dir
   local metrics=$((15020 + $8)) readiness=$((15021 + $8)) admin=$((15000 + $8))
+  S_METRICS[$name]=$metrics   # where gc_sample and jit_seconds read this pair's counters (use_scenario)
   [ -d "$RUN/ca" ] || "$BIN" ca init "$RUN/ca" >/dev/null
   for node in a b; do
     dir=$RUN/$name-node-$node

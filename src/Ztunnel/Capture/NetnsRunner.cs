@@ -139,10 +139,7 @@ internal sealed class NetnsRunner : IDisposable
     public Task<Socket> CreateConnectingSocketAsync(string netnsPath, AddressFamily family, uint mark, IPEndPoint? transparentSource)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_processNamespace is null)
-        {
-            return RunAsync(netnsPath, () => CreateConnectingAvoidingClientPort(netnsPath, family, mark, transparentSource));
-        }
+        // Disposed at once even when the work goes to the runner thread (no /proc): that opens the path itself.
         SafeFileHandle target;
         try
         {
