@@ -1,7 +1,7 @@
 namespace Ztunnel.LoadGen;
 
 /// <summary>
-/// <c>ztunnel-loadgen serve|rr|connrate|hold --option value ...</c>: the socket programs of the end-to-end
+/// <c>ztunnel-loadgen serve|rr|connrate|hold|check --option value ...</c>: the socket programs of the end-to-end
 /// bench. Clients print one line of <c>key=value</c> results on stdout for scripts/bench/bench.sh.
 /// </summary>
 internal static class Program
@@ -15,6 +15,8 @@ internal static class Program
                                                              connect, one round trip, close; in a loop
           hold     --target IP:PORT [--count 2000] [--size 64] [--concurrency 16]
                                                              open and hold idle connections until stdin closes
+          check    [--records 400] [--round-trips 400]       time fixed work on this CPU (AES-GCM records,
+                                                             loopback round trips): the machine's speed now
         """;
 
     public static int Main(string[] args)
@@ -33,7 +35,8 @@ internal static class Program
                 "rr" => RequestResponseClient.Run(options),
                 "connrate" => ConnectionRateClient.Run(options),
                 "hold" => ConnectionHolder.Run(options),
-                _ => throw new ArgumentException($"unknown mode '{args[0]}' (expected serve, rr, connrate or hold)"),
+                "check" => MachineCheck.Run(options),
+                _ => throw new ArgumentException($"unknown mode '{args[0]}' (expected serve, rr, connrate, hold or check)"),
             };
         }
         catch (ArgumentException e)

@@ -111,9 +111,20 @@ warm_up() {
 # One round of the timed measurements of the current scenario: throughput with 1 and 4 streams, 64 B
 # request/response, connection rate, each with the proxies' CPU, context switches and (Ztunnel) GC
 # counters over it. The caller sets ROUND, so every key is recorded as <key>@<round>.
+# The machine's speed just before or after a scenario's measurements: fixed work (AES-GCM records, loopback
+# round trips; ztunnel-loadgen check) timed on the proxies' CPU. report.py warns when it was slow at some
+# point of the run, which the other-load counter cannot see (a host neighbour, frequency, cache pressure).
+machine_check() { # scenario before|after
+  local out
+  out=$(in_ns node-a taskset -c "$PROXY_CPUS" timeout 30 "$LOADGEN" check) || { echo "ztunnel-loadgen check failed: $out"; exit 1; }
+  record "$1" "check_seal_us_$2" "$(kv seal16k_us "$out")"
+  record "$1" "check_rtt_us_$2" "$(kv loopback_rtt_us "$out")"
+}
+
 measure_round() { # scenario
   local s=$1 ip=$TARGET_IP iport=$TARGET_IPORT eport=$TARGET_EPORT
   local f0 w0 c0 c1 json streams bytes total_bytes=0 total_ticks=0 out
+  machine_check "$s" before
   f0=$(foreign_ticks); w0=$(now_s)
   local gc0="" gc1
   [[ $s == ztunnel* ]] && gc0=$(gc_sample)
@@ -164,6 +175,7 @@ measure_round() { # scenario
 
   record "$s" foreign_pct "$(calc "100 * ($(foreign_ticks) - $f0) / $CLK_TCK / ($(now_s) - $w0)" 0)"
   record "$s" loadavg "$(cut -d' ' -f1 /proc/loadavg)"
+  machine_check "$s" after
 }
 
 # Memory with $HOLD idle connections held open through the current scenario, then released. rss_idle
