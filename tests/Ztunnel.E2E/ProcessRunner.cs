@@ -5,7 +5,12 @@ namespace Ztunnel.E2E;
 /// <summary>Runs short helper commands (ip, iptables-save) for tests; a failure throws with the command's stderr.</summary>
 public static class ProcessRunner
 {
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string file, params string[] arguments)
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string file, params string[] arguments) =>
+        RunAsync(file, new Dictionary<string, string>(), arguments);
+
+    /// <summary>Runs the command with <paramref name="environment"/> added to this process's environment.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(
+        string file, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var start = new ProcessStartInfo(file)
         {
@@ -18,6 +23,10 @@ public static class ProcessRunner
             start.ArgumentList.Add(argument);
         }
         start.Environment["LC_ALL"] = "C";
+        foreach ((string name, string value) in environment)
+        {
+            start.Environment[name] = value;
+        }
         using var process = Process.Start(start)!;
         Task<string> stdout = process.StandardOutput.ReadToEndAsync();
         Task<string> stderr = process.StandardError.ReadToEndAsync();

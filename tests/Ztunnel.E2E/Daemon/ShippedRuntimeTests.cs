@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Shouldly;
 using Ztunnel.E2E.Mesh;
 
@@ -29,22 +28,13 @@ public sealed class ShippedRuntimeTests : IDisposable
               - {uid: c-1, name: client, namespace: bench, serviceAccount: client, ips: [10.10.1.10], node: node-a}
             """);
         string jitLog = Path.Combine(_dir, "jit.txt");
-        var start = new ProcessStartInfo(ZtunnelBinary.Path)
+        var environment = new Dictionary<string, string>
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
+            ["DOTNET_JitStdOutFile"] = jitLog,
+            ["DOTNET_JitDisasmSummary"] = "1",
         };
-        start.ArgumentList.Add("config");
-        start.ArgumentList.Add("check");
-        start.ArgumentList.Add(config);
-        start.Environment["DOTNET_JitStdOutFile"] = jitLog;
-        start.Environment["DOTNET_JitDisasmSummary"] = "1";
-        using Process process = Process.Start(start)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        process.ExitCode.ShouldBe(0, await stdout + await stderr);
+        (int exitCode, string stdout, string stderr) = await ProcessRunner.RunAsync(ZtunnelBinary.Path, environment, "config", "check", config);
+        exitCode.ShouldBe(0, stdout + stderr);
 
         string compiled = await File.ReadAllTextAsync(jitLog);
         compiled.ShouldContain("YamlDotNet.Core.Parser"); // the log is real, and the YAML was parsed
