@@ -27,8 +27,11 @@ internal static class MachineCheck
         int records = options.Int("records", 400);        // per batch: ~2-4 ms on a current x86 core
         int roundTrips = options.Int("round-trips", 400);  // per batch: ~5-20 ms
         double sealUs = MedianMicrosPerOp(SealBatch(records), records);
-        double rttUs = MedianMicrosPerOp(LoopbackBatch(roundTrips, out Action close), roundTrips);
-        close();
+        double rttUs;
+        using (var loopback = new LoopbackEcho())
+        {
+            rttUs = MedianMicrosPerOp(loopback.Batch(roundTrips), roundTrips);
+        }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"seal16k_us={sealUs:F3} loopback_rtt_us={rttUs:F2}"));
         return 0;
     }
@@ -65,46 +68,62 @@ internal static class MachineCheck
         };
     }
 
-    /// <summary>A connected loopback pair with an echo thread; the batch is the client's side.</summary>
-    private static Action LoopbackBatch(int roundTrips, out Action close)
+    /// <summary>A connected loopback pair with an echo thread on the server side.</summary>
+    private sealed class LoopbackEcho : IDisposable
     {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(1);
-        Socket client = SocketIo.Connect((IPEndPoint)listener.LocalEndPoint!);
-        Socket server = listener.Accept();
-        server.NoDelay = true;
-        var echo = new Thread(() =>
+        private readonly Socket _client;
+        private readonly Socket _server;
+        private readonly Thread _echo;
+
+        public LoopbackEcho()
+        {
+            using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            listener.Listen(1);
+            _client = SocketIo.Connect((IPEndPoint)listener.LocalEndPoint!);
+            _server = listener.Accept();
+            _server.NoDelay = true;
+            _echo = new Thread(Echo) { IsBackground = true, Name = "echo" };
+            _echo.Start();
+        }
+
+        /// <summary>The client's side: <paramref name="roundTrips"/> requests, each waiting for its echo.</summary>
+        public Action Batch(int roundTrips)
+        {
+            byte[] request = new byte[MessageBytes];
+            byte[] response = new byte[MessageBytes];
+            return () =>
+            {
+                for (int i = 0; i < roundTrips; i++)
+                {
+                    SocketIo.RoundTrip(_client, request, response);
+                }
+            };
+        }
+
+        /// <summary>Closing the client ends the echo loop (it reads end of stream), then the server goes.</summary>
+        public void Dispose()
+        {
+            _client.Dispose();
+            _echo.Join();
+            _server.Dispose();
+        }
+
+        private void Echo()
         {
             byte[] buffer = new byte[MessageBytes];
             try
             {
                 int n;
-                while ((n = server.Receive(buffer)) > 0)
+                while ((n = _server.Receive(buffer)) > 0)
                 {
-                    server.Send(buffer, 0, n, SocketFlags.None);
+                    _server.Send(buffer, 0, n, SocketFlags.None);
                 }
             }
             catch (SocketException)
             {
                 // The client went away: the check is over.
             }
-        }) { IsBackground = true, Name = "echo" };
-        echo.Start();
-        byte[] request = new byte[MessageBytes];
-        byte[] response = new byte[MessageBytes];
-        close = () =>
-        {
-            client.Dispose();
-            echo.Join();
-            server.Dispose();
-        };
-        return () =>
-        {
-            for (int i = 0; i < roundTrips; i++)
-            {
-                SocketIo.RoundTrip(client, request, response);
-            }
-        };
+        }
     }
 }

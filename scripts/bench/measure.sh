@@ -108,9 +108,6 @@ warm_up() {
   warm_up_round "$TARGET_IP" "$TARGET_IPORT" "$TARGET_EPORT" "$WARMUP"
 }
 
-# One round of the timed measurements of the current scenario: throughput with 1 and 4 streams, 64 B
-# request/response, connection rate, each with the proxies' CPU, context switches and (Ztunnel) GC
-# counters over it. The caller sets ROUND, so every key is recorded as <key>@<round>.
 # The machine's speed just before or after a scenario's measurements: fixed work (AES-GCM records, loopback
 # round trips; ztunnel-loadgen check) timed on the proxies' CPU. report.py warns when it was slow at some
 # point of the run, which the other-load counter cannot see (a host neighbour, frequency, cache pressure).
@@ -121,6 +118,9 @@ machine_check() { # scenario before|after
   record "$1" "check_rtt_us_$2" "$(kv loopback_rtt_us "$out")"
 }
 
+# One round of the timed measurements of the current scenario: throughput with 1 and 4 streams, 64 B
+# request/response, connection rate, each with the proxies' CPU, context switches and (Ztunnel) GC
+# counters over it. The caller sets ROUND, so every key is recorded as <key>@<round>.
 measure_round() { # scenario
   local s=$1 ip=$TARGET_IP iport=$TARGET_IPORT eport=$TARGET_EPORT
   local f0 w0 c0 c1 json streams bytes total_bytes=0 total_ticks=0 out
