@@ -26,6 +26,7 @@ namespace Ztunnel.Capture;
 /// -A ZTUNNEL_PREROUTING -p tcp -m tcp --dport 15008 -j RETURN
 /// -A ZTUNNEL_PREROUTING -p tcp -m mark ! --mark 0x539/0xfff -m addrtype --dst-type LOCAL
 ///     -j TPROXY --on-port 15006 --on-ip 0.0.0.0 --tproxy-mark 0x111/0xfff
+/// -A ZTUNNEL_OUTPUT -m mark --mark 0x539/0xfff -j RETURN
 /// -A ZTUNNEL_OUTPUT -m connmark --mark 0x111/0xfff -j CONNMARK --restore-mark --nfmask 0xfff --ctmask 0xfff
 /// *nat
 /// -A OUTPUT -j ZTUNNEL_OUTPUT
@@ -84,6 +85,11 @@ internal sealed partial class PodRules
         // destination as its local address; the mark routes them to lo through table 100.
         ("mangle", $"-A {PreroutingChain} -p tcp -m mark ! --mark {DaemonMark} -m addrtype --dst-type LOCAL " +
             $"-j TPROXY --on-port {InpodConfig.InboundPlaintextPort} --on-ip {(ipv6 ? "::" : "0.0.0.0")} --tproxy-mark {TproxyMark}"),
+        // The daemon's own packets keep its mark. Its connection to the app is tagged too (first rule above), so
+        // the restore below would rewrite their mark to 0x111; mangle OUTPUT re-routes every packet whose mark
+        // changed (a full route lookup each), and they go to a local address either way. (istio-cni restores
+        // on them too; this one rule saves that lookup per packet the daemon sends to the app.)
+        ("mangle", $"-A {OutputChain} -m mark --mark {DaemonMark} -j RETURN"),
         // Return path: the app's replies to a spoofed source get the mark back, and mangle OUTPUT re-routes
         // them through table 100 to the daemon's socket instead of out of the pod.
         ("mangle", $"-A {OutputChain} -m connmark --mark {TproxyMark} -j CONNMARK --restore-mark --nfmask {Mask} --ctmask {Mask}"),

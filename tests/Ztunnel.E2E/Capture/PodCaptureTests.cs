@@ -126,5 +126,23 @@ public sealed class PodCaptureTests : CapturedPodTests
         await SocketText.WriteLineAsync(downstream, await SocketText.ReadLineAsync(upstream));
         (await client.ReadLineAsync()).ShouldBe($"local {Node.Address}");
         (await client.ReadLineAsync()).ShouldBe("got echo:ping");
+
+        // The daemon's packets to the app left mangle OUTPUT with its own mark (no rewrite, so no second route
+        // lookup each); only the app's replies had the mark restored.
+        (long daemonReturned, long restored) = await OutputCountersAsync();
+        daemonReturned.ShouldBeGreaterThan(0);
+        restored.ShouldBeGreaterThan(0);
+    }
+
+    /// <summary>Packets counted by mangle ZTUNNEL_OUTPUT's two rules: the daemon's RETURN and the app's restore.</summary>
+    private async Task<(long DaemonReturned, long Restored)> OutputCountersAsync()
+    {
+        string saved = await TestTopology.ExecAsync(Pod, "iptables-save", "-c", "-t", "mangle");
+        long Count(string rule)
+        {
+            string line = saved.Split('\n').Single(l => l.EndsWith(rule, StringComparison.Ordinal) && l.Contains(PodRules.OutputChain, StringComparison.Ordinal));
+            return long.Parse(line[1..line.IndexOf(':', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return (Count("-m mark --mark 0x539/0xfff -j RETURN"), Count("-j CONNMARK --restore-mark --nfmask 0xfff --ctmask 0xfff"));
     }
 }
