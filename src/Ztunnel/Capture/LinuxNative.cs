@@ -146,30 +146,6 @@ internal static partial class LinuxNative
     private const int MSG_NOSIGNAL = 0x4000;
 
     /// <summary>
-    /// One send(2) that never waits: the bytes the kernel took (maybe fewer than given), or -1 when it took none
-    /// (a full socket buffer, or an error the caller's next asynchronous send will raise properly).
-    /// </summary>
-    public static unsafe int SendNoWait(SafeHandle socket, ReadOnlySpan<byte> data)
-    {
-        bool added = false;
-        try
-        {
-            socket.DangerousAddRef(ref added);
-            fixed (byte* p = data)
-            {
-                return (int)send((int)socket.DangerousGetHandle(), p, (nuint)data.Length, MSG_DONTWAIT | MSG_NOSIGNAL);
-            }
-        }
-        finally
-        {
-            if (added)
-            {
-                socket.DangerousRelease();
-            }
-        }
-    }
-
-    /// <summary>
     /// One recv(2) that never waits: the bytes received (> 0), 0 at the peer's end of stream, -1 when the socket has
     /// nothing now. A failed receive (a reset) throws, as <see cref="Socket.ReceiveAsync(Memory{byte}, SocketFlags, CancellationToken)"/> would.
     /// </summary>
@@ -210,7 +186,7 @@ internal static partial class LinuxNative
         }
     }
 
-    /// <summary>The errors a receive from a connected TCP socket can report, as System.Net.Sockets names them.</summary>
+    /// <summary>The errors a TCP socket's connect, send or receive can report, as System.Net.Sockets names them.</summary>
     private static SocketError ToSocketError(int errno) => errno switch
     {
         104 => SocketError.ConnectionReset,   // ECONNRESET
@@ -220,18 +196,25 @@ internal static partial class LinuxNative
         113 => SocketError.HostUnreachable,   // EHOSTUNREACH
         101 => SocketError.NetworkUnreachable, // ENETUNREACH
         9 => SocketError.OperationAborted,    // EBADF: closed under us
+        111 => SocketError.ConnectionRefused, // ECONNREFUSED
+        103 => SocketError.ConnectionAborted, // ECONNABORTED
+        99 => SocketError.AddressNotAvailable, // EADDRNOTAVAIL
+        98 => SocketError.AddressAlreadyInUse, // EADDRINUSE
+        13 or 1 => SocketError.AccessDenied,  // EACCES, EPERM (a firewall rule)
+        105 => SocketError.NoBufferSpaceAvailable, // ENOBUFS
+        24 => SocketError.TooManyOpenSockets, // EMFILE
         _ => SocketError.SocketError,
     };
 
-    /// <summary>Most pieces one <see cref="SendNoWait(SafeHandle, in ReadOnlySequence{byte})"/> gathers; later ones wait for the next call.</summary>
+    /// <summary>Most pieces one <see cref="Send(SafeHandle, in ReadOnlySequence{byte})"/> gathers; later ones wait for the next call.</summary>
     public const int MaxGatheredSegments = 8;
 
     /// <summary>
-    /// <see cref="SendNoWait(SafeHandle, ReadOnlySpan{byte})"/> for bytes in several buffers (up to
-    /// <see cref="MaxGatheredSegments"/> of them): one sendmsg(2) with an iovec each, so a chunk that spans two
-    /// receive blocks leaves as one TCP send, not as a small one for the end of the first block and another.
+    /// One sendmsg(2) that never waits, for bytes in several buffers (up to <see cref="MaxGatheredSegments"/> of
+    /// them, an iovec each), so a chunk that spans two receive blocks leaves as one TCP send, not as a small one for
+    /// the end of the first block and another. The bytes taken, or -1 with errno set.
     /// </summary>
-    public static unsafe int SendNoWait(SafeHandle socket, in ReadOnlySequence<byte> data)
+    private static unsafe int SendNoWait(SafeHandle socket, in ReadOnlySequence<byte> data)
     {
         Iovec* vectors = stackalloc Iovec[MaxGatheredSegments];
         var pins = new PinnedSegments();
@@ -308,13 +291,13 @@ internal static partial class LinuxNative
     [LibraryImport("libc", SetLastError = true)]
     private static unsafe partial int setsockopt(int fd, int level, int name, void* value, uint length);
 
-    [LibraryImport("libc")]
+    [LibraryImport("libc", SetLastError = true)]
     private static unsafe partial nint send(int fd, byte* buffer, nuint length, int flags);
 
     [LibraryImport("libc", SetLastError = true)]
     private static unsafe partial nint recv(int fd, byte* buffer, nuint length, int flags);
 
-    [LibraryImport("libc")]
+    [LibraryImport("libc", SetLastError = true)]
     private static unsafe partial nint sendmsg(int fd, MessageHeader* message, int flags);
 
     [LibraryImport("libc", SetLastError = true)]

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
-using Ztunnel.Capture;
+using Ztunnel.Sockets;
 
 namespace Ztunnel.Hbone;
 
@@ -18,7 +18,7 @@ public abstract partial class Http2Connection
     /// socket had nothing yet (wait until it is readable, then call again). A failed receive throws.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    internal async ValueTask<int> WriteDataFromSocketAsync(Http2Stream stream, Socket socket, int maxBytes, CancellationToken ct)
+    internal async ValueTask<int> WriteDataFromSocketAsync(Http2Stream stream, PolledSocket socket, int maxBytes, CancellationToken ct)
     {
         while (true)
         {
@@ -44,7 +44,7 @@ public abstract partial class Http2Connection
                     Span<byte> frame = _output.GetSpan(Http2FrameHeader.Size + n);
                     try
                     {
-                        last = LinuxNative.ReceiveNoWait(socket.SafeHandle, frame.Slice(Http2FrameHeader.Size, n));
+                        last = socket.Receive(frame.Slice(Http2FrameHeader.Size, n));
                     }
                     catch (SocketException e)
                     {

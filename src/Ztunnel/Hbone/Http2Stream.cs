@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using Ztunnel.Sockets;
 
 namespace Ztunnel.Hbone;
 
@@ -296,7 +297,7 @@ internal sealed class Http2Stream : TunnelStream
     /// received straight into the connection's output (Http2Connection.SocketData.cs). Returns the bytes sent on, 0 at
     /// the socket's end of stream, -1 when the socket had nothing yet.
     /// </summary>
-    internal ValueTask<int> WriteFromSocketAsync(Socket socket, int maxBytes, CancellationToken cancellationToken)
+    internal ValueTask<int> WriteFromSocketAsync(PolledSocket socket, int maxBytes, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         return _connection.WriteDataFromSocketAsync(this, socket, maxBytes, cancellationToken);

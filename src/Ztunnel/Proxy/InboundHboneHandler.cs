@@ -6,6 +6,7 @@ using Ztunnel.Capture;
 using Ztunnel.Discovery;
 using Ztunnel.Hbone;
 using Ztunnel.Hbone.Server;
+using Ztunnel.Sockets;
 
 namespace Ztunnel.Proxy;
 
@@ -59,7 +60,7 @@ internal sealed class InboundHboneHandler : IHboneRequestHandler
             return HboneAcceptResult.Reject(HboneStatus.Unauthorized, decision.Summary);
         }
 
-        Socket app;
+        PolledSocket app;
         try
         {
             app = await PodSockets.ConnectAsync(_context, pod, target, source.Address, cancellationToken);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Ztunnel.Authorization;
 using Ztunnel.Capture;
 using Ztunnel.Discovery;
+using Ztunnel.Sockets;
 
 namespace Ztunnel.Proxy;
 
@@ -53,7 +54,7 @@ internal sealed class InboundPlaintextProxy
             return;
         }
 
-        Socket app;
+        PolledSocket app;
         try
         {
             app = await PodSockets.ConnectAsync(_context, pod, destination, source.Address, stopping);

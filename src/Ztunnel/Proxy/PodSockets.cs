@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Ztunnel.Capture;
-
+using Ztunnel.Sockets;
 namespace Ztunnel.Proxy;
 
 /// <summary>Outgoing connections made from inside a pod's network namespace, marked so they are never captured.</summary>
@@ -10,18 +10,29 @@ internal static class PodSockets
     /// <summary>
     /// Connects from <paramref name="pod"/>'s netns to <paramref name="target"/>. With
     /// <paramref name="sourceAddress"/>, the connection carries that source IP (IP_TRANSPARENT), so the
-    /// app sees the real client. Throws <see cref="SocketException"/> or <see cref="TimeoutException"/>.
+    /// app sees the real client. Throws <see cref="SocketException"/> or <see cref="TimeoutException"/>. The socket
+    /// is the daemon's poller's from the start (<see cref="PolledSocket"/>): the runtime's socket engine never sees it.
     /// </summary>
-    public static async Task<Socket> ConnectAsync(ProxyContext context, EnrolledPod pod, IPEndPoint target, IPAddress? sourceAddress, CancellationToken cancellationToken)
+    public static async Task<PolledSocket> ConnectAsync(ProxyContext context, EnrolledPod pod, IPEndPoint target, IPAddress? sourceAddress, CancellationToken cancellationToken)
     {
         IPEndPoint? transparentSource = sourceAddress is null ? null : new IPEndPoint(sourceAddress, 0);
-        Socket socket = await context.Netns.CreateConnectingSocketAsync(pod.NetnsHandle, pod.Netns, target.AddressFamily, InpodConfig.DaemonMark, transparentSource);
+        Socket created = await context.Netns.CreateConnectingSocketAsync(pod.NetnsHandle, pod.Netns, target.AddressFamily, InpodConfig.DaemonMark, transparentSource);
+        PolledSocket socket;
+        try
+        {
+            socket = new PolledSocket(created);
+        }
+        catch
+        {
+            created.Dispose();
+            throw;
+        }
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(context.ConnectTimeout);
         try
         {
             await socket.ConnectAsync(target, timeout.Token);
-            socket.NoDelay = true;
+            socket.Socket.NoDelay = true;
             return socket;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

@@ -1,10 +1,11 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Runtime.CompilerServices;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Ztunnel.Capture;
 using Ztunnel.Hbone;
+using Ztunnel.Sockets;
 using Ztunnel.Tls;
 using Ztunnel.Tls.Native;
 
@@ -68,7 +69,7 @@ internal sealed class PooledOutboundTunnels : IOutboundTunnels, IAsyncDisposable
     /// <summary>TCP from the pod's netns (marked, never captured) to the peer's 15008, then mTLS as the pod.</summary>
     private async Task<Stream> DialAsync(EnrolledPod pod, HbonePoolKey key, CancellationToken cancellationToken)
     {
-        Socket socket = await PodSockets.ConnectAsync(_context, pod, key.Address, sourceAddress: null, cancellationToken);
+        PolledSocket socket = await PodSockets.ConnectAsync(_context, pod, key.Address, sourceAddress: null, cancellationToken);
         NativeTlsContext tls;
         try
         {

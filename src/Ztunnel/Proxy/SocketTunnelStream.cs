@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
-using Ztunnel.Capture;
 using Ztunnel.Hbone;
+using Ztunnel.Sockets;
 
 namespace Ztunnel.Proxy;
 
@@ -12,17 +12,40 @@ namespace Ztunnel.Proxy;
 /// </summary>
 internal sealed class SocketTunnelStream : TunnelStream
 {
-    private readonly Socket _socket;
+    private readonly PolledSocket _socket;
 
+    /// <summary>Takes <paramref name="socket"/> over (registers it with <see cref="SocketPoller"/>).</summary>
     public SocketTunnelStream(Socket socket)
+        : this(new PolledSocket(socket))
+    {
+    }
+
+    public SocketTunnelStream(PolledSocket socket)
     {
         _socket = socket;
     }
 
-    public Socket Socket => _socket;
+    public Socket Socket => _socket.Socket;
 
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
+    /// <summary>A zero-byte read waits until the socket has data (or its end), taking nothing.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (buffer.IsEmpty)
+        {
+            await _socket.WaitReadableAsync(cancellationToken);
+            return 0;
+        }
+        while (true)
+        {
+            int received = _socket.Receive(buffer.Span);
+            if (received >= 0)
+            {
+                return received;
+            }
+            await _socket.WaitReadableAsync(cancellationToken);
+        }
+    }
 
     /// <summary>
     /// Into an HBONE stream, the bytes go from this socket straight into the stream's DATA frames, with no buffer of
@@ -42,23 +65,22 @@ internal sealed class SocketTunnelStream : TunnelStream
             {
                 return moved;
             }
-            // Nothing to receive yet: wait until there is (a zero-byte receive holds no buffer while it waits).
-            _ = await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancellationToken);
+            // Nothing to receive yet: wait until there is (no syscall: the receive just saw the socket empty).
+            await _socket.WaitReadableAsync(cancellationToken);
         }
     }
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        // The one send(2) that Socket.SendAsync would try first, made here: when the socket buffer takes it all (the
-        // usual case), the socket never needs its cached send operation, about 300 bytes each connection would keep.
-        int sent = buffer.IsEmpty ? 0 : LinuxNative.SendNoWait(_socket.SafeHandle, buffer.Span);
-        return sent == buffer.Length ? ValueTask.CompletedTask : SendRestAsync(sent > 0 ? buffer[sent..] : buffer, cancellationToken);
+        // Usually the socket buffer takes it all at once: no state machine then.
+        int sent = buffer.IsEmpty ? 0 : _socket.Send(buffer.Span);
+        return sent == buffer.Length ? ValueTask.CompletedTask : _socket.SendAllAsync(sent > 0 ? buffer[sent..] : buffer, cancellationToken);
     }
 
     internal override ValueTask WriteAsync(ReadOnlySequence<byte> data, CancellationToken cancellationToken)
     {
         // All pieces in one sendmsg(2) when the socket buffer takes them (one TCP send, not one per piece).
-        int sent = LinuxNative.SendNoWait(_socket.SafeHandle, data);
+        int sent = _socket.Send(data);
         return sent == data.Length ? ValueTask.CompletedTask : SendRestAsync(sent > 0 ? data.Slice(sent) : data, cancellationToken);
     }
 
@@ -66,17 +88,7 @@ internal sealed class SocketTunnelStream : TunnelStream
     {
         foreach (ReadOnlyMemory<byte> segment in data)
         {
-            await SendRestAsync(segment, cancellationToken);
-        }
-    }
-
-    private async ValueTask SendRestAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
-    {
-        // Socket.SendAsync may send less than asked for on a non-blocking socket; loop until all is out.
-        while (!buffer.IsEmpty)
-        {
-            int sent = await _socket.SendAsync(buffer, SocketFlags.None, cancellationToken);
-            buffer = buffer[sent..];
+            await _socket.SendAllAsync(segment, cancellationToken);
         }
     }
 
@@ -84,7 +96,7 @@ internal sealed class SocketTunnelStream : TunnelStream
     {
         try
         {
-            _socket.Shutdown(SocketShutdown.Send);
+            Socket.Shutdown(SocketShutdown.Send);
         }
         catch (SocketException ex) when (ex.SocketErrorCode is SocketError.NotConnected or SocketError.ConnectionReset)
         {
@@ -98,7 +110,7 @@ internal sealed class SocketTunnelStream : TunnelStream
         try
         {
             // SO_LINGER with timeout 0 makes close() send RST instead of FIN.
-            _socket.LingerState = new LingerOption(true, 0);
+            Socket.LingerState = new LingerOption(true, 0);
         }
         catch (SocketException)
         {
@@ -111,16 +123,12 @@ internal sealed class SocketTunnelStream : TunnelStream
         _socket.Dispose();
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => _socket.Receive(buffer, offset, count, SocketFlags.None);
+    // The Stream API's synchronous calls, for completeness: the relay never makes them.
+    public override int Read(byte[] buffer, int offset, int count) =>
+        ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
-    public override void Write(byte[] buffer, int offset, int count)
-    {
-        int sent = 0;
-        while (sent < count)
-        {
-            sent += _socket.Send(buffer, offset + sent, count - sent, SocketFlags.None);
-        }
-    }
+    public override void Write(byte[] buffer, int offset, int count) =>
+        WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();

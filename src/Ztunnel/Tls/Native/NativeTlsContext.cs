@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
-
+using Ztunnel.Sockets;
 namespace Ztunnel.Tls.Native;
 
 /// <summary>
@@ -66,8 +66,16 @@ public sealed class NativeTlsContext : IDisposable
     internal Task<NativeTlsStream> ConnectAsync(Socket socket, SpiffeId expectedServer, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(socket);
+        return ConnectAsync(Poll(socket), expectedServer, cancellationToken);
+    }
+
+    /// <summary><see cref="ConnectAsync(Socket, SpiffeId, CancellationToken)"/> on a socket the daemon connected itself.</summary>
+    internal Task<NativeTlsStream> ConnectAsync(PolledSocket socket, SpiffeId expectedServer, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
         if (IsServer)
         {
+            socket.Dispose();
             throw new InvalidOperationException("a server TLS context cannot connect");
         }
         return NativeTlsStream.HandshakeAsync(this, socket, PeerCertificateValidator.ForServer(Bundle, expectedServer, Logger), cancellationToken);
@@ -79,9 +87,24 @@ public sealed class NativeTlsContext : IDisposable
         ArgumentNullException.ThrowIfNull(socket);
         if (_clientValidator is null)
         {
+            socket.Dispose();
             throw new InvalidOperationException("a client TLS context cannot accept");
         }
-        return NativeTlsStream.HandshakeAsync(this, socket, _clientValidator, cancellationToken);
+        return NativeTlsStream.HandshakeAsync(this, Poll(socket), _clientValidator, cancellationToken);
+    }
+
+    /// <summary>The socket registered with the daemon's poller; closed if that fails (the caller gave it away).</summary>
+    private static PolledSocket Poll(Socket socket)
+    {
+        try
+        {
+            return new PolledSocket(socket);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
     }
 
     /// <summary>A new SSL for one connection, in the context's role.</summary>

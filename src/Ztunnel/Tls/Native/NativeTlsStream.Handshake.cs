@@ -1,16 +1,15 @@
 using System.Net.Security;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
-
+using Ztunnel.Sockets;
 namespace Ztunnel.Tls.Native;
 
 // The handshake, then ALPN and the peer's certificate checked exactly as SslStream's callback did.
 internal sealed partial class NativeTlsStream
 {
     /// <summary>A connected stream over <paramref name="socket"/>, or an exception (the socket is closed then).</summary>
-    internal static async Task<NativeTlsStream> HandshakeAsync(NativeTlsContext context, Socket socket, PeerCertificateValidator validator, CancellationToken cancellationToken)
+    internal static async Task<NativeTlsStream> HandshakeAsync(NativeTlsContext context, PolledSocket socket, PeerCertificateValidator validator, CancellationToken cancellationToken)
     {
         NativeTlsStream stream;
         try
@@ -74,6 +73,7 @@ internal sealed partial class NativeTlsStream
         {
             ThrowIfDisposedLocked();
             OpenSsl.ERR_clear_error();
+            int seen = _socket.ReadEvents;
             int result = OpenSsl.SSL_do_handshake(_ssl);
             if (result == 1)
             {
@@ -85,6 +85,7 @@ internal sealed partial class NativeTlsStream
             switch (error)
             {
                 case OpenSsl.SSL_ERROR_WANT_READ:
+                    _socket.NoteReceive(seen, drained: true); // the socket BIO's recv found nothing
                     wantRead = true;
                     return null;
                 case OpenSsl.SSL_ERROR_WANT_WRITE:

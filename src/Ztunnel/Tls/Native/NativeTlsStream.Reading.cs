@@ -7,14 +7,8 @@ namespace Ztunnel.Tls.Native;
 // Receive: SSL_read takes the socket itself (see the class remarks); when it runs dry, wait for readability.
 internal sealed partial class NativeTlsStream
 {
-    /// <summary>
-    /// A read that ended with nothing left read ahead and less than one full record of plaintext found the kernel
-    /// short of what OpenSSL asked for (with read-ahead it asks for a whole buffer of records): the socket is empty.
-    /// </summary>
-    private const int DrainedBelow = 16 * 1024;
-
-    /// <summary>The last read emptied the socket (reader only): the next one waits for readability before SSL_read.</summary>
-    private bool _drained;
+    /// <summary>One byte for the peek of a zero-byte read (reader only).</summary>
+    private readonly byte[] _peekByte = new byte[1];
 
     /// <summary>
     /// Decrypted bytes into <paramref name="buffer"/>: as many whole records as OpenSSL has read ahead, at
@@ -23,12 +17,6 @@ internal sealed partial class NativeTlsStream
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        if (_drained)
-        {
-            // The last read took all the kernel had: an SSL_read now would only see EAGAIN. Wait first.
-            _drained = false;
-            return ReadSlowAsync(buffer, cancellationToken);
-        }
         int read;
         bool wantRead;
         try
@@ -72,13 +60,22 @@ internal sealed partial class NativeTlsStream
         }
     }
 
-    /// <summary>Waits until the socket has bytes (or EOF, or an error) without taking any of them.</summary>
+    /// <summary>
+    /// Waits until the socket may have bytes (or EOF, or an error) without taking any of them: at once unless the
+    /// last SSL call's receive found it empty and the poller has seen nothing since.
+    /// </summary>
+    private ValueTask WaitReadableAsync(CancellationToken cancellationToken)
+    {
+        ValueTask wait = _socket.WaitReadableAsync(cancellationToken);
+        return wait.IsCompletedSuccessfully ? wait : WaitReadableSlowAsync(wait);
+    }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask WaitReadableAsync(CancellationToken cancellationToken)
+    private static async ValueTask WaitReadableSlowAsync(ValueTask wait)
     {
         try
         {
-            await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            await wait.ConfigureAwait(false);
         }
         catch (SocketException e)
         {
@@ -94,7 +91,7 @@ internal sealed partial class NativeTlsStream
             ThrowIfDisposedLocked();
             if (destination.IsEmpty)
             {
-                wantRead = OpenSsl.SSL_has_pending(_ssl) == 0;
+                wantRead = OpenSsl.SSL_has_pending(_ssl) == 0 && !PeekLocked();
                 return 0;
             }
             OpenSslError.ClearBeforeCall();
@@ -103,6 +100,7 @@ internal sealed partial class NativeTlsStream
             {
                 while (true)
                 {
+                    int seen = _socket.ReadEvents;
                     int result = OpenSsl.SSL_read_ex(_ssl, p + total, (nuint)(destination.Length - total), out nuint read);
                     if (result == 1)
                     {
@@ -114,13 +112,18 @@ internal sealed partial class NativeTlsStream
                         }
                         if (OpenSsl.SSL_has_pending(_ssl) == 0)
                         {
-                            _drained = total < DrainedBelow;
+                            // Whether the kernel has more is not known here (this call may not have read the
+                            // socket at all): the next read asks OpenSSL, whose EAGAIN is what allows a wait.
                             return total;
                         }
                         continue;
                     }
                     int errno = Marshal.GetLastPInvokeError();
                     int error = OpenSsl.SSL_get_error(_ssl, result);
+                    if (error == OpenSsl.SSL_ERROR_WANT_READ)
+                    {
+                        _socket.NoteReceive(seen, drained: true); // the socket BIO's recv found nothing
+                    }
                     if (total > 0)
                     {
                         // Deliver what we have; a lasting condition (EOF, error) shows again on the next read.
@@ -131,6 +134,27 @@ internal sealed partial class NativeTlsStream
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// For a zero-byte read: true when a record's bytes are at hand (OpenSSL reads ahead from the socket to see);
+    /// false when the socket is empty, or when the peek met the end or an error, which the next real read reports.
+    /// </summary>
+    private unsafe bool PeekLocked()
+    {
+        OpenSslError.ClearBeforeCall();
+        int seen = _socket.ReadEvents;
+        fixed (byte* p = _peekByte)
+        {
+            if (OpenSsl.SSL_peek_ex(_ssl, p, 1, out _) == 1)
+            {
+                return true;
+            }
+        }
+        bool empty = OpenSsl.SSL_get_error(_ssl, 0) == OpenSsl.SSL_ERROR_WANT_READ;
+        OpenSsl.ERR_clear_error();
+        _socket.NoteReceive(seen, drained: empty);
+        return !empty;
     }
 
     private int ReadFailed(int error, int errno, out bool wantRead)

@@ -97,7 +97,12 @@ internal sealed partial class NativeTlsStream
             int sent = 0;
             try
             {
-                sent = await _socket.SendAsync(pending, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                // What the kernel takes now; the rest is taken from the ring again on the next turn.
+                while ((sent = _socket.Send(pending.Span)) < 0)
+                {
+                    sent = 0;
+                    await _socket.WaitWritableAsync(cancellationToken).ConfigureAwait(false);
+                }
             }
             catch (SocketException e)
             {

@@ -2,7 +2,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
-
+using Ztunnel.Sockets;
 namespace Ztunnel.Tls.Native;
 
 /// <summary>
@@ -13,12 +13,12 @@ namespace Ztunnel.Tls.Native;
 /// <para>
 /// Receive: the SSL reads the socket itself (a socket BIO on the non-blocking fd, with read-ahead), so
 /// <c>recv</c> lands in OpenSSL's record buffer, is decrypted in place and copied once, into the caller's
-/// buffer. When OpenSSL wants more bytes than the kernel has, a zero-byte receive waits for readability.
+/// buffer. When OpenSSL wants more bytes than the kernel has, the read waits for the daemon's poller
+/// (<see cref="PolledSocket"/>) to see the socket readable.
 /// </para>
 /// <para>
-/// Send: .NET cannot wait for a socket to become writable, so the SSL does not write the socket. It writes
-/// its records into a BIO pair, a ring buffer (sized by use, see NativeTlsStream.Ring.cs), and <see cref="FlushAsync"/>
-/// sends straight from the ring with <see cref="Socket.SendAsync(ReadOnlyMemory{byte}, SocketFlags, CancellationToken)"/>:
+/// Send: the SSL does not write the socket. It writes its records into a BIO pair, a ring buffer (sized by
+/// use, see NativeTlsStream.Ring.cs), and <see cref="FlushAsync"/> sends straight from the ring:
 /// all records of one write batch go out in one <c>send</c> (bigger sends, fewer syscalls, GSO), at the
 /// cost of one copy (OpenSSL's record into the ring). A ring, not a growing memory BIO: bytes the SSL writes
 /// while a send is in flight (a KeyUpdate answered from a read) land after the ones being sent and never
@@ -34,7 +34,7 @@ namespace Ztunnel.Tls.Native;
 internal sealed partial class NativeTlsStream : Stream
 {
     private readonly Lock _lock = new();
-    private readonly Socket _socket;
+    private readonly PolledSocket _socket;
     private readonly bool _isServer;
     private readonly SafeSslHandle _ssl;
     private readonly SafeBioHandle _network; // our end of the write pair: we read (send) what the SSL wrote
@@ -45,16 +45,15 @@ internal sealed partial class NativeTlsStream : Stream
     private bool _nativeFreed;
     private int _disposed;
 
-    private NativeTlsStream(NativeTlsContext context, Socket socket)
+    private NativeTlsStream(NativeTlsContext context, PolledSocket socket)
     {
         _socket = socket;
         _isServer = context.IsServer;
-        // The SSL reads the fd itself: it must never block a thread-pool thread.
-        socket.Blocking = false;
         _ssl = context.NewSsl();
         try
         {
-            nint rbio = OpenSsl.BIO_new_socket((int)socket.SafeHandle.DangerousGetHandle(), OpenSsl.BIO_NOCLOSE);
+            // The SSL reads the fd itself; PolledSocket made it non-blocking.
+            nint rbio = OpenSsl.BIO_new_socket((int)socket.Socket.SafeHandle.DangerousGetHandle(), OpenSsl.BIO_NOCLOSE);
             OpenSslError.Check(rbio != 0, "BIO_new_socket");
             OpenSsl.SSL_set0_rbio(_ssl, rbio);
             // Nothing is ever written into our end: its own buffer (the other direction) is one byte.
@@ -72,7 +71,7 @@ internal sealed partial class NativeTlsStream : Stream
     }
 
     /// <summary>The socket; the stream owns it and closes it on dispose.</summary>
-    public Socket Socket => _socket;
+    public Socket Socket => _socket.Socket;
 
     /// <summary>The peer's verified leaf certificate (set once the handshake succeeded).</summary>
     public X509Certificate2? RemoteCertificate { get; private set; }

@@ -119,6 +119,9 @@ internal static partial class OpenSsl
     public static unsafe partial int SSL_read_ex(SafeSslHandle ssl, byte* buffer, nuint count, out nuint read);
 
     [LibraryImport(Ssl, SetLastError = true)]
+    public static unsafe partial int SSL_peek_ex(SafeSslHandle ssl, byte* buffer, nuint count, out nuint read);
+
+    [LibraryImport(Ssl, SetLastError = true)]
     public static unsafe partial int SSL_write_ex(SafeSslHandle ssl, byte* buffer, nuint count, out nuint written);
 
     [LibraryImport(Ssl)]
