@@ -86,12 +86,8 @@ internal static partial class LinuxNative
     /// </summary>
     public static unsafe bool ConnectNoWait(SafeHandle socket, IPEndPoint target)
     {
-        SocketAddress address = target.Serialize();
-        Span<byte> bytes = stackalloc byte[address.Size];
-        for (int i = 0; i < bytes.Length; i++)
-        {
-            bytes[i] = address[i];
-        }
+        SocketAddress address = target.Serialize(); // the native sockaddr_in / sockaddr_in6 bytes
+        ReadOnlySpan<byte> bytes = address.Buffer.Span[..address.Size];
         bool added = false;
         try
         {

@@ -51,9 +51,6 @@ internal sealed class SocketPoller
     /// <summary>Readiness continuations run on the poller's thread (see <see cref="InlineCompletionsVariable"/>).</summary>
     public bool InlineCompletions { get; }
 
-    /// <summary>Sockets registered now (tests: none may be left after a connection closed).</summary>
-    internal int Count => _sockets.Count;
-
     /// <summary>Registers <paramref name="socket"/> for both directions, edge-triggered; returns its id.</summary>
     internal ulong Add(PolledSocket socket)
     {

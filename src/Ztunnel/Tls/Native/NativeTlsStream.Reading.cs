@@ -7,8 +7,6 @@ namespace Ztunnel.Tls.Native;
 // Receive: SSL_read takes the socket itself (see the class remarks); when it runs dry, wait for readability.
 internal sealed partial class NativeTlsStream
 {
-    /// <summary>One byte for the peek of a zero-byte read (reader only).</summary>
-    private readonly byte[] _peekByte = new byte[1];
 
     /// <summary>
     /// Decrypted bytes into <paramref name="buffer"/>: as many whole records as OpenSSL has read ahead, at
@@ -144,12 +142,10 @@ internal sealed partial class NativeTlsStream
     {
         OpenSslError.ClearBeforeCall();
         int seen = _socket.ReadEvents;
-        fixed (byte* p = _peekByte)
+        byte peeked;
+        if (OpenSsl.SSL_peek_ex(_ssl, &peeked, 1, out _) == 1)
         {
-            if (OpenSsl.SSL_peek_ex(_ssl, p, 1, out _) == 1)
-            {
-                return true;
-            }
+            return true;
         }
         bool empty = OpenSsl.SSL_get_error(_ssl, 0) == OpenSsl.SSL_ERROR_WANT_READ;
         OpenSsl.ERR_clear_error();
