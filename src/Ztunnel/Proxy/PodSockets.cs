@@ -57,15 +57,19 @@ internal static class PodSockets
         return ip.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(ip.Address.MapToIPv4(), ip.Port) : ip;
     }
 
-    /// <summary>Accepts connections until the listener is closed; each is handled on its own task.</summary>
+    /// <summary>
+    /// Accepts connections until <paramref name="stopping"/> or the listener is closed; each is handled on its own
+    /// task. The listener is the daemon's poller's from here on (<see cref="PolledSocket.AcceptAsync"/>).
+    /// </summary>
     public static async Task AcceptLoopAsync(Socket listener, Func<Socket, Task> handle, Action<Exception> onError, CancellationToken stopping)
     {
+        using PolledSocket polled = PolledSocket.Listening(listener);
         while (!stopping.IsCancellationRequested)
         {
             Socket accepted;
             try
             {
-                accepted = await listener.AcceptAsync(stopping);
+                accepted = await polled.AcceptAsync(stopping);
             }
             catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException
                                            || (ex is SocketException se && se.SocketErrorCode == SocketError.OperationAborted))

@@ -6,8 +6,8 @@ using Ztunnel.Capture;
 namespace Ztunnel.Sockets;
 
 /// <summary>
-/// A non-blocking TCP socket whose readiness comes from <see cref="SocketPoller"/>: connect, send and receive
-/// that never block, and waits that cost no syscall when the last attempt already showed the socket empty (or
+/// A non-blocking TCP socket whose readiness comes from <see cref="SocketPoller"/>: connect, accept, send and
+/// receive that never block, and waits that cost no syscall when the last attempt already showed the socket empty (or
 /// full). Owns the socket: disposing closes it and fails a pending wait.
 /// </summary>
 /// <remarks>
@@ -33,15 +33,23 @@ internal sealed class PolledSocket : IDisposable
     /// one once <see cref="ConnectAsync"/> started its connection (an unconnected TCP socket polls as hung up).
     /// </summary>
     public PolledSocket(Socket socket)
+        : this(socket, register: socket.Connected)
+    {
+    }
+
+    private PolledSocket(Socket socket, bool register)
     {
         Socket = socket;
         socket.Blocking = false;
         _poller = SocketPoller.Shared;
-        if (socket.Connected)
+        if (register)
         {
             _id = _poller.Add(this);
         }
     }
+
+    /// <summary>Takes a listening socket over, for <see cref="AcceptAsync"/>.</summary>
+    public static PolledSocket Listening(Socket listener) => new(listener, register: true);
 
     public Socket Socket { get; }
 
@@ -69,6 +77,40 @@ internal sealed class PolledSocket : IDisposable
             }
             // Writable means the handshake ended, one way or the other; the next connect(2) says which.
             await _writable.WaitAsync(seen, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Accepts the next connection, waiting for one as long as it takes. The accepted socket is non-blocking, like
+    /// the listener: made for a <see cref="PolledSocket"/> of its own. Throws <see cref="SocketException"/>
+    /// (OperationAborted once this listener is disposed) or <see cref="OperationCanceledException"/>.
+    /// </summary>
+    /// <remarks>
+    /// Socket.Accept on a non-blocking listener is one accept4(2) and builds the accepted Socket from what it
+    /// returned, but an empty queue is an exception. So it is called only when a connection is known to wait: after
+    /// a readiness event that came since the last look, or when poll(2) says so. One accept and one poll per
+    /// connection, the same two syscalls the runtime's engine spends (its accept that finds the queue empty), and
+    /// the accepted connection's first data is seen by the same thread, where the engine woke a second one.
+    /// </remarks>
+    public async ValueTask<Socket> AcceptAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            int seen = _readable.Events;
+            if (seen != _readSeen || Socket.Poll(0, SelectMode.SelectRead))
+            {
+                _readSeen = seen;
+                try
+                {
+                    return Socket.Accept();
+                }
+                catch (SocketException e) when (e.SocketErrorCode == SocketError.WouldBlock)
+                {
+                    // The event was for a connection accepted already (or one the client gave up): look again.
+                    continue;
+                }
+            }
+            await _readable.WaitAsync(seen, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -168,6 +168,74 @@ public sealed class PolledSocketTests
         error.SocketErrorCode.ShouldBe(SocketError.ConnectionRefused);
     }
 
+    [Fact]
+    public async Task Accept_TakesEveryConnectionOfABurst_ThenWaitsForTheNext()
+    {
+        using var listener = PolledSocket.Listening(Listen(backlog: 16));
+        var endPoint = (IPEndPoint)listener.Socket.LocalEndPoint!;
+        // Five connections queue before the first accept: one edge-triggered event may stand for all of them.
+        var clients = new List<Socket>();
+        for (int i = 0; i < 5; i++)
+        {
+            var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            client.Connect(endPoint);
+            clients.Add(client);
+        }
+        var accepted = new List<Socket>();
+        for (int i = 0; i < 5; i++)
+        {
+            accepted.Add(await listener.AcceptAsync(CancellationToken.None).AsTask().WaitAsync(Guard));
+        }
+        accepted.Select(a => ((IPEndPoint)a.RemoteEndPoint!).Port).Order()
+            .ShouldBe(clients.Select(c => ((IPEndPoint)c.LocalEndPoint!).Port).Order());
+
+        Task<Socket> next = listener.AcceptAsync(CancellationToken.None).AsTask();
+        next.IsCompleted.ShouldBeFalse("no sixth connection was made yet");
+        using var sixth = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        sixth.Connect(endPoint);
+        using var last = new PolledSocket(await next.WaitAsync(Guard));
+        KernelNonBlocking(last.Socket).ShouldBeTrue("a polled socket's receive must never block the poller");
+        last.Receive(new byte[2]).ShouldBe(-1);
+        sixth.Send("hi"u8);
+        await last.WaitReadableAsync().AsTask().WaitAsync(Guard);
+        last.Receive(new byte[2]).ShouldBe(2, "the accepted socket is a working connection");
+        foreach (Socket s in clients.Concat(accepted))
+        {
+            s.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Accept_Pending_FailsWhenTheListenerIsDisposed_OrEndsOnCancellation()
+    {
+        var listener = PolledSocket.Listening(Listen(backlog: 1));
+        using var cancel = new CancellationTokenSource();
+        Task<Socket> cancelled = listener.AcceptAsync(cancel.Token).AsTask();
+        cancel.Cancel();
+        await Should.ThrowAsync<OperationCanceledException>(cancelled.WaitAsync(Guard));
+
+        Task<Socket> pending = listener.AcceptAsync(CancellationToken.None).AsTask();
+        listener.Dispose();
+        var error = await Should.ThrowAsync<SocketException>(pending.WaitAsync(Guard));
+        error.SocketErrorCode.ShouldBe(SocketError.OperationAborted);
+    }
+
+    /// <summary>O_NONBLOCK as the kernel has it for the socket's fd (what the runtime thinks does not matter here).</summary>
+    private static bool KernelNonBlocking(Socket socket)
+    {
+        string info = File.ReadAllText($"/proc/self/fdinfo/{socket.SafeHandle.DangerousGetHandle()}");
+        string flags = info.Split('\n').First(line => line.StartsWith("flags:", StringComparison.Ordinal))["flags:".Length..].Trim();
+        return (Convert.ToInt32(flags, 8) & 0x800) != 0; // O_NONBLOCK = 04000
+    }
+
+    private static Socket Listen(int backlog)
+    {
+        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(backlog);
+        return listener;
+    }
+
     /// <summary>A polled socket and its plain peer, connected over loopback.</summary>
     private static async Task<(PolledSocket Polled, Socket Peer)> PairAsync()
     {

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Ztunnel.Sockets;
 
 namespace Ztunnel.Hbone.Server;
 
@@ -13,7 +14,7 @@ public sealed partial class HboneListenerSet
         private static readonly TimeSpan AcceptErrorBackoff = TimeSpan.FromMilliseconds(100);
 
         private readonly HboneListenerSet _set;
-        private readonly Socket _socket;
+        private readonly PolledSocket _listener;
         private readonly CancellationTokenSource _stopping = new();
         private Task _loop = Task.CompletedTask;
         private int _disposed;
@@ -21,7 +22,8 @@ public sealed partial class HboneListenerSet
         public HboneListenerRegistration(HboneListenerSet set, Socket socket, HboneListenerInfo info)
         {
             _set = set;
-            _socket = socket;
+            // The daemon's poller accepts from now on; disposing this closes the socket.
+            _listener = PolledSocket.Listening(socket);
             Info = info;
         }
 
@@ -39,7 +41,7 @@ public sealed partial class HboneListenerSet
             _set.Remove(this);
             await _stopping.CancelAsync();
             // Closing the socket fails the pending accept; the kernel refuses new connections from now on.
-            _socket.Dispose();
+            _listener.Dispose();
             await _loop;
             _stopping.Dispose();
         }
@@ -61,7 +63,7 @@ public sealed partial class HboneListenerSet
                 Socket accepted;
                 try
                 {
-                    accepted = await _socket.AcceptAsync(token);
+                    accepted = await _listener.AcceptAsync(token);
                 }
                 catch (Exception e) when (token.IsCancellationRequested || e is ObjectDisposedException)
                 {

@@ -52,10 +52,11 @@ public sealed partial class HboneListenerSet : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(listening);
         ArgumentNullException.ThrowIfNull(info);
-        var registration = new HboneListenerRegistration(this, listening, info);
+        HboneListenerRegistration registration;
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_closed, this);
+            registration = new HboneListenerRegistration(this, listening, info);
             _listeners.Add(registration);
         }
         Log.ListenerAdded(_logger, info.Name, info.LocalEndPoint);

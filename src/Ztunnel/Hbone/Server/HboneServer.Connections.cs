@@ -83,6 +83,8 @@ public sealed partial class HboneServer
         var remote = socket.RemoteEndPoint as IPEndPoint;
         if (!_options.UseTls)
         {
+            // Accepted non-blocking (the listener is the poller's); NetworkStream takes blocking sockets only.
+            socket.Blocking = true;
             return Http2ServerConnection.Start(new NetworkStream(socket, ownsSocket: true), socket, new HboneConnectionInfo(listener, null, remote), _connect,
                 _options.HandshakeTimeout, _options.TimeProvider, _http2Logger);
         }
