@@ -22,6 +22,9 @@ internal static partial class LinuxNative
     private const int EINPROGRESS = 115;
     private const int EALREADY = 114;
     private const int EISCONN = 106;
+    private const int F_GETFL = 3;
+    private const int F_SETFL = 4;
+    private const int O_NONBLOCK = 0x800;
 #pragma warning restore IDE1006
 
     /// <summary>
@@ -76,6 +79,33 @@ internal static partial class LinuxNative
             }
             int errno = Marshal.GetLastPInvokeError();
             return errno == EINTR ? -1 : throw new SocketException((int)ToSocketError(errno));
+        }
+    }
+
+    /// <summary>
+    /// Sets O_NONBLOCK on <paramref name="socket"/> with fcntl(2). Socket.Blocking = false would do it too, but it
+    /// first builds the runtime's per-socket async context (224 bytes, kept for the socket's life), which a socket
+    /// the daemon's own poller drives never uses.
+    /// </summary>
+    public static void SetNonBlocking(SafeHandle socket)
+    {
+        bool added = false;
+        try
+        {
+            socket.DangerousAddRef(ref added);
+            int fd = (int)socket.DangerousGetHandle();
+            int flags = fcntl(fd, F_GETFL, 0);
+            if (flags < 0 || ((flags & O_NONBLOCK) == 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0))
+            {
+                throw new SocketException((int)ToSocketError(Marshal.GetLastPInvokeError()));
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                socket.DangerousRelease();
+            }
         }
     }
 
@@ -175,6 +205,9 @@ internal static partial class LinuxNative
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int epoll_create1(int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fcntl(int fd, int command, int argument);
 
     [LibraryImport("libc", SetLastError = true)]
     private static unsafe partial int epoll_ctl(int epoll, int op, int fd, EpollEvent* events);

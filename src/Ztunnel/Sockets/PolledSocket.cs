@@ -40,7 +40,11 @@ internal sealed class PolledSocket : IDisposable
     private PolledSocket(Socket socket, bool register)
     {
         Socket = socket;
-        socket.Blocking = false;
+        if (socket.Blocking)
+        {
+            // Only the kernel's flag: the runtime may go on thinking the socket blocks, nothing here asks it to wait.
+            LinuxNative.SetNonBlocking(socket.SafeHandle);
+        }
         _poller = SocketPoller.Shared;
         if (register)
         {
@@ -49,7 +53,12 @@ internal sealed class PolledSocket : IDisposable
     }
 
     /// <summary>Takes a listening socket over, for <see cref="AcceptAsync"/>.</summary>
-    public static PolledSocket Listening(Socket listener) => new(listener, register: true);
+    public static PolledSocket Listening(Socket listener)
+    {
+        // Non-blocking as the runtime sees it too: its Accept must fail on an empty queue, never wait in its engine.
+        listener.Blocking = false;
+        return new(listener, register: true);
+    }
 
     public Socket Socket { get; }
 

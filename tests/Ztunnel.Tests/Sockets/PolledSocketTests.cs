@@ -156,6 +156,7 @@ public sealed class PolledSocketTests
         listener.Listen(1);
         using (var polled = new PolledSocket(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)))
         {
+            KernelNonBlocking(polled.Socket).ShouldBeTrue("a connect must not block the caller");
             await polled.ConnectAsync((IPEndPoint)listener.LocalEndPoint!, CancellationToken.None).WaitAsync(Guard);
             using Socket accepted = await listener.AcceptAsync().WaitAsync(Guard);
             polled.Send("hi"u8).ShouldBe(2);
