@@ -63,7 +63,18 @@ internal static class PodSockets
     /// </summary>
     public static async Task AcceptLoopAsync(Socket listener, Func<Socket, Task> handle, Action<Exception> onError, CancellationToken stopping)
     {
-        using PolledSocket polled = PolledSocket.Listening(listener);
+        PolledSocket polled;
+        try
+        {
+            polled = PolledSocket.Listening(listener);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // The poller could not take it (out of epoll watches), or the pod went first: say so, serve nothing.
+            onError(ex);
+            return;
+        }
+        using var owned = polled;
         while (!stopping.IsCancellationRequested)
         {
             Socket accepted;
