@@ -89,23 +89,10 @@ internal static partial class LinuxNative
     /// </summary>
     public static void SetNonBlocking(SafeHandle socket)
     {
-        bool added = false;
-        try
+        int flags = fcntl(socket, F_GETFL, 0);
+        if (flags < 0 || ((flags & O_NONBLOCK) == 0 && fcntl(socket, F_SETFL, flags | O_NONBLOCK) < 0))
         {
-            socket.DangerousAddRef(ref added);
-            int fd = (int)socket.DangerousGetHandle();
-            int flags = fcntl(fd, F_GETFL, 0);
-            if (flags < 0 || ((flags & O_NONBLOCK) == 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0))
-            {
-                throw new SocketException((int)ToSocketError(Marshal.GetLastPInvokeError()));
-            }
-        }
-        finally
-        {
-            if (added)
-            {
-                socket.DangerousRelease();
-            }
+            throw new SocketException((int)ToSocketError(Marshal.GetLastPInvokeError()));
         }
     }
 
@@ -207,7 +194,7 @@ internal static partial class LinuxNative
     private static partial int epoll_create1(int flags);
 
     [LibraryImport("libc", SetLastError = true)]
-    private static partial int fcntl(int fd, int command, int argument);
+    private static partial int fcntl(SafeHandle fd, int command, int argument); // the marshaller holds the handle for the call
 
     [LibraryImport("libc", SetLastError = true)]
     private static unsafe partial int epoll_ctl(int epoll, int op, int fd, EpollEvent* events);
