@@ -23,7 +23,9 @@ namespace Ztunnel.Sockets;
 /// </remarks>
 internal sealed class ReadinessSignal : IValueTaskSource
 {
-    private readonly Lock _lock = new();
+    // The state below is guarded by this object's own monitor, not a Lock field: two directions per polled socket,
+    // and a Lock object would add ~40 bytes to each for a lock that is almost never contended (the poller's
+    // Signal against the one waiter). Nothing outside this class ever sees the object to lock it.
     private ManualResetValueTaskSourceCore<bool> _core;
     private int _events;
     private bool _waiting;
@@ -42,7 +44,7 @@ internal sealed class ReadinessSignal : IValueTaskSource
     public ValueTask WaitAsync(int seenEvents, CancellationToken cancellationToken)
     {
         int id;
-        lock (_lock)
+        lock (this)
         {
             if (_failure is not null)
             {
@@ -65,7 +67,7 @@ internal sealed class ReadinessSignal : IValueTaskSource
         {
             CancellationTokenRegistration registration = cancellationToken.UnsafeRegister(
                 static (state, token) => ((ReadinessSignal)((object[])state!)[0]).Cancel((int)((object[])state)[1], token), new object[] { this, id });
-            lock (_lock)
+            lock (this)
             {
                 if (_waiting && _waitId == id)
                 {
@@ -84,7 +86,7 @@ internal sealed class ReadinessSignal : IValueTaskSource
     /// </summary>
     public void Signal(bool final, bool inline)
     {
-        lock (_lock)
+        lock (this)
         {
             _final |= final;
             _events++;
@@ -100,7 +102,7 @@ internal sealed class ReadinessSignal : IValueTaskSource
     /// <summary>Fails the waiter and every later wait (the socket is closed).</summary>
     public void Fail(Exception failure)
     {
-        lock (_lock)
+        lock (this)
         {
             _failure ??= failure;
             if (!_waiting)
@@ -114,7 +116,7 @@ internal sealed class ReadinessSignal : IValueTaskSource
 
     private void Cancel(int id, CancellationToken token)
     {
-        lock (_lock)
+        lock (this)
         {
             if (!_waiting || _waitId != id)
             {
@@ -128,7 +130,7 @@ internal sealed class ReadinessSignal : IValueTaskSource
     private void Complete(Exception? failure, bool inline)
     {
         CancellationTokenRegistration registration;
-        lock (_lock)
+        lock (this)
         {
             registration = _cancellation;
             _cancellation = default;
