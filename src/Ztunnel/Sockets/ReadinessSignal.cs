@@ -23,9 +23,10 @@ namespace Ztunnel.Sockets;
 /// </remarks>
 internal sealed class ReadinessSignal : IValueTaskSource
 {
-    // The state below is guarded by this object's own monitor, not a Lock field: two directions per polled socket,
-    // and a Lock object would add ~40 bytes to each for a lock that is almost never contended (the poller's
-    // Signal against the one waiter). Nothing outside this class ever sees the object to lock it.
+    // The state below is guarded by this object's own monitor, not a Lock field: there are two directions per polled
+    // socket, and a Lock object made each one 48 bytes larger (144 -> 96 without it) for a lock that is almost never
+    // contended (the poller's Signal against the one waiter). Those that hold the object (its PolledSocket, the
+    // ValueTask machinery) never lock on it.
     private ManualResetValueTaskSourceCore<bool> _core;
     private int _events;
     private bool _waiting;
