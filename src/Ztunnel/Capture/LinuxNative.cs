@@ -15,6 +15,10 @@ internal static partial class LinuxNative
     public const int SOL_IP = 0;
     public const int SOL_SOCKET = 1;
     public const int SOL_IPV6 = 41;
+    public const int SOL_TCP = 6;
+    public const int TCP_CONGESTION = 13;
+    public const int EPERM = 1;
+    public const int ENOENT = 2;
 
     /// <summary>socket(7): the fwmark on every packet the socket sends; our rules skip 0x539.</summary>
     public const int SO_MARK = 36;
@@ -91,16 +95,23 @@ internal static partial class LinuxNative
     }
 
     /// <summary>setsockopt(2) with an int value.</summary>
-    public static unsafe void SetSocketOption(SafeHandle socket, int level, int name, int value, string what)
+    public static unsafe void SetSocketOption(SafeHandle socket, int level, int name, int value, string what) =>
+        SetSocketOption(socket, level, name, new ReadOnlySpan<byte>(&value, sizeof(int)), what);
+
+    /// <summary>setsockopt(2) with the bytes of <paramref name="value"/> (a string option such as TCP_CONGESTION).</summary>
+    public static unsafe void SetSocketOption(SafeHandle socket, int level, int name, ReadOnlySpan<byte> value, string what)
     {
         bool added = false;
         try
         {
             socket.DangerousAddRef(ref added);
-            if (setsockopt((int)socket.DangerousGetHandle(), level, name, &value, sizeof(int)) != 0)
+            fixed (byte* bytes = value)
             {
-                int errno = Marshal.GetLastPInvokeError();
-                throw new CaptureException($"setsockopt({what}) failed: {Describe(errno)}", errno);
+                if (setsockopt((int)socket.DangerousGetHandle(), level, name, bytes, (uint)value.Length) != 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    throw new CaptureException($"setsockopt({what}) failed: {Describe(errno)}", errno);
+                }
             }
         }
         finally

@@ -117,6 +117,8 @@ internal sealed partial class PodLifecycle : IPodLifecycle, IAsyncDisposable
         // Dual-stack pods: one [::] listener per port takes both families (IPv4 as ::ffff:a.b.c.d).
         IPAddress any = HasIpv6(pod.Addresses) ? IPAddress.IPv6Any : IPAddress.Any;
         Socket outbound = await _context.Netns.CreateListenerAsync(pod.Netns, new IPEndPoint(any, InpodConfig.OutboundPort), transparent: false, InpodConfig.DaemonMark);
+        // What it accepts comes from the pod's own apps over its loopback, and inherits the listener's choice.
+        SocketOptions.UsePodLocalCongestionControl(outbound);
         pod.AddListener(outbound, (listener, stopping) => _outbound.AcceptLoopAsync(pod, listener, stopping));
 
         Socket inbound = await _context.Netns.CreateListenerAsync(pod.Netns, new IPEndPoint(any, InpodConfig.InboundPlaintextPort), transparent: true, InpodConfig.DaemonMark);

@@ -20,6 +20,11 @@ internal static class PodSockets
         PolledSocket socket;
         try
         {
+            if (sourceAddress is not null)
+            {
+                // A connection with the client's source is the one to the app in this pod: it stays on the pod's loopback.
+                SocketOptions.UsePodLocalCongestionControl(created);
+            }
             socket = new PolledSocket(created);
         }
         catch

@@ -244,6 +244,39 @@ public sealed class MeshTrafficTests(TrafficMeshFixture mesh) : IClassFixture<Tr
         await mesh.DaemonA.WaitForLogAsync($"Outbound [{mesh.Client.Address6}]:", mark);
     }
 
+    [Fact]
+    public async Task PodToPod_AppSidesOfTheRelay_UseCubic_WhileTheNodeLinkKeepsTheNodesChoice()
+    {
+        using Socket app = await mesh.ClientApp.ConnectAsync(mesh.AppB.EchoEndPoint);
+        // The greeting came through the tunnel: by now both daemons hold their sockets of this connection.
+        (await app.ReceiveAsync(new byte[1])).ShouldBe(1);
+        int appPort = ((IPEndPoint)app.LocalEndPoint!).Port;
+        string nodeDefault = (await TestTopology.ExecAsync(mesh.Client.Netns, "sysctl", "-n", "net.ipv4.tcp_congestion_control")).Trim();
+
+        string[] outboundSide = await CongestionControlsAsync(mesh.Client.Netns, $"( sport = :15001 and dport = :{appPort} )");
+        string[] inboundSide = await CongestionControlsAsync(mesh.ServerB.Netns, $"( dport = :{PodServer.EchoPort} and src {mesh.Client.Address} )");
+        string[] hbone = await CongestionControlsAsync(mesh.Client.Netns, "( dport = :15008 )");
+
+        // The daemon's ends of the two pod-local hops: no network there, so no BBR pacing timers.
+        outboundSide.ShouldBe(["cubic"]);
+        inboundSide.ShouldBe(["cubic"]);
+        // The tunnel crosses the node link: the node's congestion control (bbr on this project's machines) stays.
+        hbone.ShouldNotBeEmpty();
+        hbone.ShouldAllBe(name => name == nodeDefault);
+    }
+
+    /// <summary>The congestion control of each established TCP socket in <paramref name="pod"/> that matches <paramref name="filter"/> (ss -ti).</summary>
+    private static async Task<string[]> CongestionControlsAsync(TestNamespace pod, string filter)
+    {
+        string output = await TestTopology.ExecAsync(pod, "ss", "-tinH", "state", "established", filter);
+        // Each socket is a line and then an indented info line: option flags (ts, sack, ecn...) and then the
+        // congestion control's name, the first word that is neither a flag nor a key:value.
+        string[] flags = ["ts", "sack", "ecn", "ecnseen", "fastopen", "mptcp"];
+        return [.. output.Split('\n')
+            .Where(line => line.StartsWith('\t') || line.StartsWith(' '))
+            .Select(line => line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(word => !flags.Contains(word) && !word.Contains(':')) ?? "?")];
+    }
+
     private static long PayloadTo(IReadOnlyList<CapturedPacket> packets, IPEndPoint destination)
     {
         long total = 0;

@@ -32,6 +32,40 @@ public sealed class SocketOptionsTests
     }
 
     [Fact]
+    public async Task UsePodLocalCongestionControl_OnAListener_ReachesWhatItAccepts()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        SocketOptions.UsePodLocalCongestionControl(listener);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(listener.LocalEndPoint!);
+
+        using Socket accepted = await listener.AcceptAsync();
+
+        // The daemon's outbound listener relies on this: one setsockopt per pod, none per connection.
+        SocketOptions.GetCongestionControl(accepted).ShouldBe(SocketOptions.PodLocalCongestionControl);
+    }
+
+    [Fact]
+    public async Task UsePodLocalCongestionControl_BeforeConnect_StaysOnTheConnection()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        string nodeDefault = SocketOptions.GetCongestionControl(client);
+
+        SocketOptions.UsePodLocalCongestionControl(client);
+        await client.ConnectAsync(listener.LocalEndPoint!);
+        using Socket accepted = await listener.AcceptAsync();
+
+        SocketOptions.GetCongestionControl(client).ShouldBe(SocketOptions.PodLocalCongestionControl);
+        // The other end never asked: it keeps the node's default (bbr on this project's machines).
+        SocketOptions.GetCongestionControl(accepted).ShouldBe(nodeDefault);
+    }
+
+    [Fact]
     public async Task GetOriginalDestination_ConnectionNotRedirected_ThrowsCaptureExceptionWithErrno()
     {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
