@@ -34,10 +34,8 @@ public sealed class SocketOptionsTests
     [Fact]
     public async Task UsePodLocalCongestionControl_OnAListener_ReachesWhatItAccepts()
     {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        using Socket listener = LoopbackListener();
         SocketOptions.UsePodLocalCongestionControl(listener);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen();
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(listener.LocalEndPoint!);
 
@@ -50,9 +48,7 @@ public sealed class SocketOptionsTests
     [Fact]
     public async Task UsePodLocalCongestionControl_BeforeConnect_StaysOnTheConnection()
     {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen();
+        using Socket listener = LoopbackListener();
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         string nodeDefault = SocketOptions.GetCongestionControl(client);
 
@@ -68,9 +64,7 @@ public sealed class SocketOptionsTests
     [Fact]
     public async Task GetOriginalDestination_ConnectionNotRedirected_ThrowsCaptureExceptionWithErrno()
     {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen();
+        using Socket listener = LoopbackListener();
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(listener.LocalEndPoint!);
         using Socket accepted = await listener.AcceptAsync();
@@ -96,5 +90,13 @@ public sealed class SocketOptionsTests
         socket.Dispose();
 
         Should.Throw<ObjectDisposedException>(() => SocketOptions.SetMark(socket, 1));
+    }
+
+    private static Socket LoopbackListener()
+    {
+        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        return listener;
     }
 }
