@@ -64,6 +64,9 @@ internal static class SocketOptions
     /// <summary>The congestion control of a pod-local connection (<see cref="UsePodLocalCongestionControl"/>).</summary>
     public const string PodLocalCongestionControl = "cubic";
 
+    /// <summary>The same name as setsockopt takes it, made once (it is set on every inbound connection to an app).</summary>
+    private static readonly byte[] s_podLocalCongestionControl = System.Text.Encoding.ASCII.GetBytes(PodLocalCongestionControl);
+
     /// <summary>
     /// Gives a connection that never leaves the pod (the app's side of a relay, over the pod's loopback) the
     /// kernel's default loss-based congestion control instead of the node's (TCP_CONGESTION). There is no
@@ -78,7 +81,7 @@ internal static class SocketOptions
     {
         try
         {
-            LinuxNative.SetSocketOption(socket.SafeHandle, LinuxNative.SOL_TCP, LinuxNative.TCP_CONGESTION, "cubic"u8,
+            LinuxNative.SetSocketOption(socket.SafeHandle, LinuxNative.SOL_TCP, LinuxNative.TCP_CONGESTION, s_podLocalCongestionControl,
                 "TCP_CONGESTION=" + PodLocalCongestionControl);
         }
         catch (CaptureException e) when (e.Errno is LinuxNative.ENOENT or LinuxNative.EPERM)
