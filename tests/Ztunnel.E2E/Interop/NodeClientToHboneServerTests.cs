@@ -59,8 +59,9 @@ public sealed class NodeClientToHboneServerTests
         var result = await RunNodeAsync(server, "status", "127.0.0.1:1", withCertificate: false);
 
         // TLS 1.3: node's side of the handshake completes before the server checks its (missing)
-        // certificate; the server then closes the connection without a TLS alert (SslStream sends none).
-        // Node sees a closed session: no HTTP/2 SETTINGS from the server, no response.
+        // certificate; the server answers with TLS 1.3's certificate_required alert, which node reports as
+        // the session's error. No HTTP/2 SETTINGS from the server, no response.
+        result.GetProperty("error").GetString().ShouldBe("ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED", result.ToString());
         result.GetProperty("serverSettingsReceived").GetBoolean().ShouldBeFalse(result.ToString());
         result.GetProperty("status").ValueKind.ShouldBe(JsonValueKind.Null, result.ToString());
         server.Requests.ShouldBeEmpty();

@@ -12,11 +12,21 @@ const fs = require('fs');
 const [mode, host, port, caPath, certPath, keyPath, authority, bytesArg] = process.argv.slice(2);
 const result = { mode, status: null, error: null, serverSettingsReceived: false };
 
+let reported = false;
 function finish(extra) {
   Object.assign(result, extra || {});
+  reported = true;
   process.stdout.write(JSON.stringify(result) + '\n');
   process.exit(0);
 }
+// A TLS alert that ends the session before it connected can leave Node with nothing to wait for and no
+// 'close' event: the report is written on the way out then.
+process.on('exit', () => {
+  if (!reported) {
+    reported = true;
+    process.stdout.write(JSON.stringify(result) + '\n');
+  }
+});
 
 const tls = {
   ca: fs.readFileSync(caPath),

@@ -159,11 +159,12 @@ public sealed class NativeTlsContext : IDisposable
             OpenSsl.SSL_CTX_ctrl(ctx, OpenSsl.SSL_CTRL_SET_READ_AHEAD, 1, 0);
             OpenSsl.SSL_CTX_set_default_read_buffer_len(ctx, ReadBufferSize);
 
-            // Peer certificates are accepted during the handshake and verified right after it, in managed code,
-            // with exactly the checks SslStream ran (chain to the bundle only, EKU, SPIFFE identity): see
-            // NativeTlsStream.VerifyPeer. SSL_VERIFY_PEER makes a server request the client's certificate.
-            OpenSsl.SSL_CTX_set_verify(ctx, OpenSsl.SSL_VERIFY_PEER, null);
-            OpenSsl.SSL_CTX_set_cert_verify_callback(ctx, &AcceptChainForLaterVerification, 0);
+            // Peer certificates are verified during the handshake, in managed code, with exactly the checks SslStream
+            // ran (chain to the bundle only, EKU, SPIFFE identity; NativeTlsStream.VerifyPeerDuringHandshake), never
+            // against OpenSSL's default trust store. A server requests the client's certificate and answers a client
+            // that sends none with certificate_required.
+            OpenSsl.SSL_CTX_set_verify(ctx, OpenSsl.SSL_VERIFY_PEER | (isServer ? OpenSsl.SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), null);
+            OpenSsl.SSL_CTX_set_cert_verify_callback(ctx, &NativeTlsStream.VerifyPeerDuringHandshake, 0);
             if (isServer)
             {
                 OpenSsl.SSL_CTX_set_alpn_select_cb(ctx, &SelectH2, 0);
@@ -248,11 +249,6 @@ public sealed class NativeTlsContext : IDisposable
         OpenSslError.Check(x509 != 0, $"d2i_X509 (certificate '{certificate.Subject}')");
         return x509;
     }
-
-    // Replaces OpenSSL's own chain verification (which would consult its default trust store): the peer's
-    // chain is verified once the handshake is done, see above.
-    [UnmanagedCallersOnly]
-    private static int AcceptChainForLaterVerification(nint storeContext, nint arg) => 1;
 
     // ALPN (RFC 7301 §3.2): the server selects h2 or refuses the handshake with no_application_protocol.
     // A client that offers no ALPN at all is refused after the handshake (NativeTlsStream.CheckAlpn).

@@ -5,9 +5,21 @@ using System.Security.Cryptography.X509Certificates;
 using Ztunnel.Sockets;
 namespace Ztunnel.Tls.Native;
 
-// The handshake, then ALPN and the peer's certificate checked exactly as SslStream's callback did.
+// The handshake, with the peer's certificate checked inside it (exactly as SslStream's callback did), then ALPN.
 internal sealed partial class NativeTlsStream
 {
+    /// <summary>
+    /// The stream whose SSL_do_handshake runs on this thread. OpenSSL calls <see cref="VerifyPeerDuringHandshake"/>
+    /// from inside that call, on this thread, and a TLS 1.3 SSL with no post-handshake authentication calls
+    /// it nowhere else; this is how the callback finds its connection without a handle per connection.
+    /// </summary>
+    [ThreadStatic]
+    private static NativeTlsStream? t_handshaking;
+
+    private NativeTlsContext? _handshakeContext;
+    private PeerCertificateValidator? _validator;
+    private Exception? _peerRejection; // why the verify callback refused the peer, thrown once OpenSSL's alert is out
+
     /// <summary>A connected stream over <paramref name="socket"/>, or an exception (the socket is closed then).</summary>
     internal static async Task<NativeTlsStream> HandshakeAsync(NativeTlsContext context, PolledSocket socket, PeerCertificateValidator validator, CancellationToken cancellationToken)
     {
@@ -21,18 +33,26 @@ internal sealed partial class NativeTlsStream
             socket.Dispose();
             throw;
         }
+        stream._handshakeContext = context;
+        stream._validator = validator;
         try
         {
             await stream.RunHandshakeAsync(cancellationToken).ConfigureAwait(false);
             stream.CheckAlpn();
-            stream.VerifyPeer(context, validator);
+            stream.RecordNegotiated();
             return stream;
         }
         catch
         {
-            // No alert for a peer we refused (as with SslStream): the peer sees the connection close.
+            // A peer refused during the handshake has had OpenSSL's alert (bad_certificate, or certificate_required
+            // for a client that sent none). One refused after it (no ALPN) sees the connection close.
             await stream.DisposeAsync().ConfigureAwait(false);
             throw;
+        }
+        finally
+        {
+            stream._handshakeContext = null;
+            stream._validator = null;
         }
     }
 
@@ -74,7 +94,16 @@ internal sealed partial class NativeTlsStream
             ThrowIfDisposedLocked();
             OpenSsl.ERR_clear_error();
             int seen = _socket.ReadEvents;
-            int result = OpenSsl.SSL_do_handshake(_ssl);
+            int result;
+            t_handshaking = this;
+            try
+            {
+                result = OpenSsl.SSL_do_handshake(_ssl);
+            }
+            finally
+            {
+                t_handshaking = null;
+            }
             if (result == 1)
             {
                 done = true;
@@ -95,6 +124,12 @@ internal sealed partial class NativeTlsStream
                 case OpenSsl.SSL_ERROR_SSL when OpenSslError.PeekLastReason() == OpenSsl.SSL_R_UNEXPECTED_EOF_WHILE_READING:
                     OpenSsl.ERR_clear_error();
                     return new IOException("the peer closed the connection during the TLS handshake");
+                case OpenSsl.SSL_ERROR_SSL when _peerRejection is not null:
+                    OpenSsl.ERR_clear_error(); // "certificate verify failed": ours, said better by the rejection
+                    return _peerRejection;
+                case OpenSsl.SSL_ERROR_SSL when OpenSslError.PeekLastReason() == OpenSsl.SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+                    OpenSsl.ERR_clear_error();
+                    return RejectionOf(certificate: null, chain: null, SslPolicyErrors.RemoteCertificateNotAvailable);
                 case OpenSsl.SSL_ERROR_SYSCALL when errno != 0:
                     OpenSsl.ERR_clear_error();
                     return new IOException($"TLS handshake: {Marshal.GetPInvokeErrorMessage(errno)}");
@@ -128,40 +163,66 @@ internal sealed partial class NativeTlsStream
     }
 
     /// <summary>
-    /// The checks SslStream ran with our options (HboneTls): chain to the bundle roots only, EKU of the peer's
-    /// role, no revocation, then the SPIFFE identity; a rejection throws <see cref="TlsPeerRejectedException"/>
-    /// with the same reason (and log line) as before.
+    /// OpenSSL's certificate verification, replaced (SSL_CTX_set_cert_verify_callback) by the checks SslStream ran
+    /// with our options (HboneTls): chain to the bundle roots only, EKU of the peer's role, no revocation, then the
+    /// SPIFFE identity. Returning 0 makes OpenSSL fail the handshake with a bad_certificate alert, so the peer
+    /// learns why; the reason (a <see cref="TlsPeerRejectedException"/>, logged as before) is thrown to our caller.
     /// </summary>
-    private void VerifyPeer(NativeTlsContext context, PeerCertificateValidator validator)
+    [UnmanagedCallersOnly]
+    internal static int VerifyPeerDuringHandshake(nint storeContext, nint arg)
+    {
+        // Fails closed: a call from anywhere but a handshake this thread is driving verifies nothing.
+        int verdict = t_handshaking?.VerifyPeer(storeContext) ?? 0;
+        // The checks call into OpenSSL through .NET's own shim; an error they left queued would make the
+        // handshake's SSL_get_error read as a failure.
+        OpenSsl.ERR_clear_error();
+        if (verdict == 0)
+        {
+            OpenSsl.X509_STORE_CTX_set_error(storeContext, OpenSsl.X509_V_ERR_CERT_REJECTED);
+        }
+        return verdict;
+    }
+
+    private int VerifyPeer(nint storeContext)
     {
         var intermediates = new X509Certificate2Collection();
         X509Certificate2? leaf = null;
         try
         {
-            lock (_lock)
+            nint native = OpenSsl.X509_STORE_CTX_get0_cert(storeContext);
+            nint sent = OpenSsl.X509_STORE_CTX_get0_untrusted(storeContext);
+            int count = sent == 0 ? 0 : OpenSsl.OPENSSL_sk_num(sent);
+            for (int i = 0; i < count; i++)
             {
-                ThrowIfDisposedLocked();
-                leaf = PeerCertificates(intermediates);
-                #pragma warning disable CA5397 // Reporting the negotiated version (the context allows TLS 1.3 only), not choosing one.
-                SslProtocol = OpenSsl.SSL_version(_ssl) == OpenSsl.TLS1_3_VERSION ? SslProtocols.Tls13 : SslProtocols.None;
-#pragma warning restore CA5397
-                NegotiatedCipherSuite = (TlsCipherSuite)OpenSsl.SSL_CIPHER_get_protocol_id(OpenSsl.SSL_get_current_cipher(_ssl));
+                nint certificate = OpenSsl.OPENSSL_sk_value(sent, i);
+                if (certificate != native)
+                {
+                    intermediates.Add(ToManaged(certificate));
+                }
             }
-            if (leaf is null)
+            if (native == 0)
             {
-                validator.Validate(this, null, null, SslPolicyErrors.RemoteCertificateNotAvailable);
-                return; // not reached: the validator throws
+                _peerRejection = RejectionOf(null, null, SslPolicyErrors.RemoteCertificateNotAvailable);
+                return 0;
             }
+            leaf = ToManaged(native);
             using (var chain = new X509Chain())
             {
-                chain.ChainPolicy = context.ChainPolicy();
+                chain.ChainPolicy = _handshakeContext!.ChainPolicy();
                 chain.ChainPolicy.ExtraStore.AddRange(intermediates);
                 bool trusted = chain.Build(leaf);
-                validator.Validate(this, leaf, chain, trusted ? SslPolicyErrors.None : SslPolicyErrors.RemoteCertificateChainErrors);
+                _validator!.Validate(this, leaf, chain, trusted ? SslPolicyErrors.None : SslPolicyErrors.RemoteCertificateChainErrors);
             }
             PeerIdentity = SpiffeCertificate.GetIdentity(leaf);
             RemoteCertificate = leaf;
             leaf = null;
+            return 1;
+        }
+        catch (Exception e)
+        {
+            // Nothing may unwind into OpenSSL: the reason waits for StepHandshake.
+            _peerRejection = e;
+            return 0;
         }
         finally
         {
@@ -173,31 +234,35 @@ internal sealed partial class NativeTlsStream
         }
     }
 
-    /// <summary>The peer's leaf (null if it sent none) and, into <paramref name="intermediates"/>, the rest it sent.</summary>
-    private X509Certificate2? PeerCertificates(X509Certificate2Collection intermediates)
+    /// <summary>The validator's verdict on a peer it refuses, as the exception it throws (and logs).</summary>
+    private Exception RejectionOf(X509Certificate2? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
-        nint leaf = OpenSsl.SSL_get1_peer_certificate(_ssl);
-        if (leaf == 0)
-        {
-            return null;
-        }
-        X509Certificate2 managed;
         try
         {
-            managed = ToManaged(leaf);
+            _validator!.Validate(this, certificate, chain, errors);
+            return new TlsPeerRejectedException("the peer's certificate was refused"); // not reached: it throws
         }
-        finally
+        catch (Exception e)
         {
-            OpenSsl.X509_free(leaf);
+            return e;
         }
-        nint stack = OpenSsl.SSL_get_peer_cert_chain(_ssl);
-        int count = stack == 0 ? 0 : OpenSsl.OPENSSL_sk_num(stack);
-        // A client's view of the chain starts with the server's leaf; a server's view leaves the leaf out.
-        for (int i = _isServer ? 0 : 1; i < count; i++)
+    }
+
+    /// <summary>What was negotiated; and, as a last guard, that the peer's certificate was verified at all.</summary>
+    private void RecordNegotiated()
+    {
+        lock (_lock)
         {
-            intermediates.Add(ToManaged(OpenSsl.OPENSSL_sk_value(stack, i)));
+            ThrowIfDisposedLocked();
+#pragma warning disable CA5397 // Reporting the negotiated version (the context allows TLS 1.3 only), not choosing one.
+            SslProtocol = OpenSsl.SSL_version(_ssl) == OpenSsl.TLS1_3_VERSION ? SslProtocols.Tls13 : SslProtocols.None;
+#pragma warning restore CA5397
+            NegotiatedCipherSuite = (TlsCipherSuite)OpenSsl.SSL_CIPHER_get_protocol_id(OpenSsl.SSL_get_current_cipher(_ssl));
         }
-        return managed;
+        if (RemoteCertificate is null)
+        {
+            throw RejectionOf(null, null, SslPolicyErrors.RemoteCertificateNotAvailable);
+        }
     }
 
     private static unsafe X509Certificate2 ToManaged(nint x509)

@@ -18,6 +18,12 @@ internal static partial class OpenSsl
 
     /// <summary>ssl/sslerr.h: the peer closed the TCP connection without close_notify.</summary>
     public const int SSL_R_UNEXPECTED_EOF_WHILE_READING = 294;
+
+    /// <summary>ssl/sslerr.h: a server that requires a client certificate got none (it sent certificate_required).</summary>
+    public const int SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE = 199;
+
+    /// <summary>x509_vfy.h: the verdict a verify callback sets to refuse a chain; OpenSSL answers it with bad_certificate.</summary>
+    public const int X509_V_ERR_CERT_REJECTED = 28;
 #pragma warning restore IDE1006
 
     [LibraryImport(Crypto)]
@@ -57,6 +63,17 @@ internal static partial class OpenSsl
 
     [LibraryImport(Crypto)]
     public static partial void EVP_PKEY_free(nint pkey);
+
+    /// <summary>The peer's leaf during a verify callback; owned by the store context, do not free.</summary>
+    [LibraryImport(Crypto)]
+    public static partial nint X509_STORE_CTX_get0_cert(nint storeContext);
+
+    /// <summary>Every certificate the peer sent (the leaf first) during a verify callback; owned, do not free.</summary>
+    [LibraryImport(Crypto)]
+    public static partial nint X509_STORE_CTX_get0_untrusted(nint storeContext);
+
+    [LibraryImport(Crypto)]
+    public static partial void X509_STORE_CTX_set_error(nint storeContext, int error);
 
     [LibraryImport(Crypto)]
     public static partial int OPENSSL_sk_num(nint stack);

@@ -33,6 +33,7 @@ internal static partial class OpenSsl
     public const ulong SSL_OP_CIPHER_SERVER_PREFERENCE = 1UL << 22;
 
     public const int SSL_VERIFY_PEER = 0x01;
+    public const int SSL_VERIFY_FAIL_IF_NO_PEER_CERT = 0x02;
 
     public const int SSL_ERROR_NONE = 0;
     public const int SSL_ERROR_SSL = 1;
@@ -135,14 +136,6 @@ internal static partial class OpenSsl
 
     [LibraryImport(Ssl)]
     public static unsafe partial void SSL_get0_alpn_selected(SafeSslHandle ssl, byte** data, out uint length);
-
-    /// <summary>The peer's leaf, up-ref'd: X509_free it.</summary>
-    [LibraryImport(Ssl)]
-    public static partial nint SSL_get1_peer_certificate(SafeSslHandle ssl);
-
-    /// <summary>The chain the peer sent (on a server without the leaf); owned by the SSL, do not free.</summary>
-    [LibraryImport(Ssl)]
-    public static partial nint SSL_get_peer_cert_chain(SafeSslHandle ssl);
 
     [LibraryImport(Ssl)]
     public static partial int SSL_version(SafeSslHandle ssl);

@@ -67,7 +67,8 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
             context.ConnectAsync(await ConnectAsync(port), TestPki.Id("backend")).WaitAsync(LoopbackTls.HangGuard));
 
         error.Message.ShouldBe("server identity spiffe://cluster.local/ns/default/sa/impostor is not the expected spiffe://cluster.local/ns/default/sa/backend");
-        await server.WaitForExitAsync(); // s_server saw the connection end and exited (-naccept 1): nothing hangs
+        await server.WaitForExitAsync(); // s_server saw the handshake fail and exited (-naccept 1): nothing hangs
+        server.Output.ShouldContain("alert bad certificate"); // our refusal reached it as a TLS alert, not a bare close
     }
 
     [Theory]
@@ -167,9 +168,28 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
         var error = await Should.ThrowAsync<TlsPeerRejectedException>(AcceptAsync(listener, context));
         error.Message.ShouldBe("the client presented no certificate (HBONE requires mutual TLS)");
 
-        // s_client learns of the rejection when our server closes and ends on its own instead of hanging.
-        client.CloseInput();
+        // s_client learns why (TLS 1.3's certificate_required alert) and ends on its own instead of hanging.
         await client.WaitForExitAsync();
+        client.Output.ShouldContain("alert certificate required");
+    }
+
+    [Fact]
+    public async Task OpenSslClient_WithCertificateFromOtherRoot_IsToldBadCertificate()
+    {
+        using WorkloadCertificate serverCert = _pki.Issue("server");
+        using WorkloadCertificate clientCert = _pki.IssueFromOtherRoot("client");
+        OpenSslPeerFiles.WritePem(_dir, _pki, "client", clientCert);
+        using var listener = OpenSslPeerFiles.Listen();
+        using var context = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
+        using OpenSslProcess client = OpenSslProcess.Start(_dir.Path,
+            "s_client", "-connect", listener.LocalEndPoint!.ToString()!, "-alpn", "h2",
+            "-cert", "client.crt", "-key", "client.key", "-CAfile", "root.pem");
+
+        var error = await Should.ThrowAsync<TlsPeerRejectedException>(AcceptAsync(listener, context));
+        error.Message.ShouldContain("is not trusted: it does not chain to the trust bundle");
+
+        await client.WaitForExitAsync();
+        client.Output.ShouldContain("alert bad certificate");
     }
 
     [Theory]
