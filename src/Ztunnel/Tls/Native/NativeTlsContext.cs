@@ -167,6 +167,7 @@ public sealed class NativeTlsContext : IDisposable
             OpenSsl.SSL_CTX_set_cert_verify_callback(ctx, &NativeTlsStream.VerifyPeerDuringHandshake, 0);
             if (isServer)
             {
+                OpenSsl.SSL_CTX_set_client_hello_cb(ctx, &RequireAlpn, 0);
                 OpenSsl.SSL_CTX_set_alpn_select_cb(ctx, &SelectH2, 0);
             }
             else
@@ -250,8 +251,24 @@ public sealed class NativeTlsContext : IDisposable
         return x509;
     }
 
+    // HBONE is HTTP/2 (DESIGN §4): a ClientHello without ALPN is refused with no_application_protocol, as
+    // one that offers other protocols only is below (OpenSSL calls the ALPN callback only when there is
+    // something to select from).
+    [UnmanagedCallersOnly]
+    private static unsafe int RequireAlpn(nint ssl, int* alert, nint arg)
+    {
+        byte* data;
+        nuint length;
+        if (OpenSsl.SSL_client_hello_get0_ext(ssl, OpenSsl.TLSEXT_TYPE_application_layer_protocol_negotiation, &data, &length) == 1)
+        {
+            return OpenSsl.SSL_CLIENT_HELLO_SUCCESS;
+        }
+        NativeTlsStream.RefuseHandshakeInProgress(new TlsNegotiationException(NativeTlsStream.NoAlpnFromClient));
+        *alert = OpenSsl.SSL_AD_NO_APPLICATION_PROTOCOL;
+        return OpenSsl.SSL_CLIENT_HELLO_ERROR;
+    }
+
     // ALPN (RFC 7301 §3.2): the server selects h2 or refuses the handshake with no_application_protocol.
-    // A client that offers no ALPN at all is refused after the handshake (NativeTlsStream.CheckAlpn).
     [UnmanagedCallersOnly]
     private static unsafe int SelectH2(nint ssl, byte** selected, byte* selectedLength, byte* offered, uint offeredLength, nint arg)
     {

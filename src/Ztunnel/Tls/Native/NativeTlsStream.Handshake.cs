@@ -18,7 +18,9 @@ internal sealed partial class NativeTlsStream
 
     private NativeTlsContext? _handshakeContext;
     private PeerCertificateValidator? _validator;
-    private Exception? _peerRejection; // why the verify callback refused the peer, thrown once OpenSSL's alert is out
+    private Exception? _refusal; // why one of our callbacks refused the handshake, thrown once OpenSSL's alert is out
+
+    internal const string NoAlpnFromClient = "HBONE TLS handshake failed: the client offered no ALPN protocol (HBONE requires h2)";
 
     /// <summary>A connected stream over <paramref name="socket"/>, or an exception (the socket is closed then).</summary>
     internal static async Task<NativeTlsStream> HandshakeAsync(NativeTlsContext context, PolledSocket socket, PeerCertificateValidator validator, CancellationToken cancellationToken)
@@ -124,9 +126,9 @@ internal sealed partial class NativeTlsStream
                 case OpenSsl.SSL_ERROR_SSL when OpenSslError.PeekLastReason() == OpenSsl.SSL_R_UNEXPECTED_EOF_WHILE_READING:
                     OpenSsl.ERR_clear_error();
                     return new IOException("the peer closed the connection during the TLS handshake");
-                case OpenSsl.SSL_ERROR_SSL when _peerRejection is not null:
-                    OpenSsl.ERR_clear_error(); // "certificate verify failed": ours, said better by the rejection
-                    return _peerRejection;
+                case OpenSsl.SSL_ERROR_SSL when _refusal is not null:
+                    OpenSsl.ERR_clear_error(); // e.g. "certificate verify failed": ours, said better by the reason
+                    return _refusal;
                 case OpenSsl.SSL_ERROR_SSL when OpenSslError.PeekLastReason() == OpenSsl.SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
                     OpenSsl.ERR_clear_error();
                     return RejectionOf(certificate: null, chain: null, SslPolicyErrors.RemoteCertificateNotAvailable);
@@ -141,8 +143,8 @@ internal sealed partial class NativeTlsStream
         }
     }
 
-    // RFC 7301 §3.2, DESIGN §4: HBONE is HTTP/2; a peer that did not agree on h2 is refused. (A server whose
-    // client offered other protocols only already refused in its ALPN callback, during the handshake.)
+    // RFC 7301 §3.2, DESIGN §4: HBONE is HTTP/2; a peer that did not agree on h2 is refused. (A server refuses a
+    // client that offered no h2 during the handshake already, in its ClientHello and ALPN callbacks, with an alert.)
     private unsafe void CheckAlpn()
     {
         byte* selected;
@@ -158,7 +160,7 @@ internal sealed partial class NativeTlsStream
             }
         }
         throw new TlsNegotiationException(_isServer
-            ? "HBONE TLS handshake failed: the client offered no ALPN protocol (HBONE requires h2)"
+            ? NoAlpnFromClient // refused in the ClientHello already (NativeTlsContext.RequireAlpn); kept as a guard
             : "HBONE TLS handshake failed: the server selected no ALPN protocol (HBONE requires h2)");
     }
 
@@ -183,6 +185,15 @@ internal sealed partial class NativeTlsStream
         return verdict;
     }
 
+    /// <summary>For OpenSSL callbacks of the context: why the handshake running on this thread is refused.</summary>
+    internal static void RefuseHandshakeInProgress(Exception reason)
+    {
+        if (t_handshaking is { } stream)
+        {
+            stream._refusal = reason;
+        }
+    }
+
     private int VerifyPeer(nint storeContext)
     {
         var intermediates = new X509Certificate2Collection();
@@ -202,7 +213,7 @@ internal sealed partial class NativeTlsStream
             }
             if (native == 0)
             {
-                _peerRejection = RejectionOf(null, null, SslPolicyErrors.RemoteCertificateNotAvailable);
+                _refusal = RejectionOf(null, null, SslPolicyErrors.RemoteCertificateNotAvailable);
                 return 0;
             }
             leaf = ToManaged(native);
@@ -221,7 +232,7 @@ internal sealed partial class NativeTlsStream
         catch (Exception e)
         {
             // Nothing may unwind into OpenSSL: the reason waits for StepHandshake.
-            _peerRejection = e;
+            _refusal = e;
             return 0;
         }
         finally

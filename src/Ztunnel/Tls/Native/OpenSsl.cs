@@ -42,6 +42,11 @@ internal static partial class OpenSsl
     public const int SSL_ERROR_SYSCALL = 5;
     public const int SSL_ERROR_ZERO_RETURN = 6;
 
+    public const int SSL_CLIENT_HELLO_ERROR = 0;
+    public const int SSL_CLIENT_HELLO_SUCCESS = 1;
+    public const int SSL_AD_NO_APPLICATION_PROTOCOL = 120;
+    public const uint TLSEXT_TYPE_application_layer_protocol_negotiation = 16;
+
     public const int SSL_TLSEXT_ERR_OK = 0;
     public const int SSL_TLSEXT_ERR_ALERT_FATAL = 2;
 #pragma warning restore IDE1006
@@ -77,6 +82,13 @@ internal static partial class OpenSsl
     [LibraryImport(Ssl)]
     public static unsafe partial void SSL_CTX_set_alpn_select_cb(
         SafeSslContextHandle ctx, delegate* unmanaged<nint, byte**, byte*, byte*, uint, nint, int> callback, nint arg);
+
+    [LibraryImport(Ssl)]
+    public static unsafe partial void SSL_CTX_set_client_hello_cb(SafeSslContextHandle ctx, delegate* unmanaged<nint, int*, nint, int> callback, nint arg);
+
+    /// <summary>Inside the client hello callback: 1 when the ClientHello carries extension <paramref name="type"/>.</summary>
+    [LibraryImport(Ssl)]
+    public static unsafe partial int SSL_client_hello_get0_ext(nint ssl, uint type, byte** data, nuint* length);
 
     [LibraryImport(Ssl)]
     public static unsafe partial void SSL_CTX_set_verify(SafeSslContextHandle ctx, int mode, delegate* unmanaged<int, nint, int> callback);

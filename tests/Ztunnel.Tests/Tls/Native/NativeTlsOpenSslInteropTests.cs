@@ -193,11 +193,11 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
     }
 
     [Theory]
-    [InlineData("unsupported protocol", "-tls1_2", "-alpn", "h2")]
-    [InlineData("no shared cipher", "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256", "-alpn", "h2")]
-    [InlineData("no application protocol", "-alpn", "http/1.1")]
-    [InlineData("the client offered no ALPN protocol (HBONE requires h2)")]
-    public async Task OpenSslClient_Tls12OrOtherSuiteOrWithoutH2_IsRefusedByOurServer(string reason, params string[] clientArgs)
+    [InlineData("unsupported protocol", "alert protocol version", "-tls1_2", "-alpn", "h2")]
+    [InlineData("no shared cipher", "alert handshake failure", "-ciphersuites", "TLS_CHACHA20_POLY1305_SHA256", "-alpn", "h2")]
+    [InlineData("no application protocol", "alert no application protocol", "-alpn", "http/1.1")]
+    [InlineData("the client offered no ALPN protocol (HBONE requires h2)", "alert no application protocol")]
+    public async Task OpenSslClient_Tls12OrOtherSuiteOrWithoutH2_IsRefusedByOurServer(string reason, string clientReads, params string[] clientArgs)
     {
         using WorkloadCertificate serverCert = _pki.Issue("server");
         using WorkloadCertificate clientCert = _pki.Issue("client");
@@ -214,6 +214,7 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
 
         error.Message.ShouldStartWith("HBONE TLS handshake failed: ");
         error.Message.ShouldContain(reason);
+        client.Output.ShouldContain(clientReads); // the refusal reached s_client as a TLS alert
     }
 
     private static async Task<Socket> ConnectAsync(int port)
