@@ -46,8 +46,8 @@ internal sealed partial class NativeTlsStream
         }
         catch
         {
-            // A peer refused during the handshake has had OpenSSL's alert (bad_certificate, or certificate_required
-            // for a client that sent none). One refused after it (no ALPN) sees the connection close.
+            // A peer refused during the handshake has had OpenSSL's alert (bad_certificate; certificate_required or
+            // no_application_protocol for a client). A server refused after it (it selected no ALPN) sees a close.
             await stream.DisposeAsync().ConfigureAwait(false);
             throw;
         }
