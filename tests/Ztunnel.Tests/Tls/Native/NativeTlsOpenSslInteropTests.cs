@@ -99,14 +99,10 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
     {
         using WorkloadCertificate serverCert = _pki.Issue("server");
         using WorkloadCertificate clientCert = _pki.Issue("client");
-        OpenSslPeerFiles.WritePem(_dir, _pki, "client", clientCert);
-        using var listener = OpenSslPeerFiles.Listen();
-        using var context = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
-        using OpenSslProcess client = OpenSslProcess.Start(_dir.Path,
-            "s_client", "-connect", listener.LocalEndPoint!.ToString()!, "-alpn", "h2",
-            "-cert", "client.crt", "-key", "client.key", "-CAfile", "root.pem", "-verify_return_error");
+        using OpenSslClientSession session = StartOpenSslClient(serverCert, clientCert, "-alpn", "h2", "-verify_return_error");
+        OpenSslProcess client = session.Client;
 
-        await using NativeTlsStream tls = await AcceptAsync(listener, context);
+        await using NativeTlsStream tls = await session.AcceptAsync();
         tls.PeerIdentity.ShouldBe(clientCert.Identity);
         await client.Input.WriteLineAsync("ping");
         await client.Input.FlushAsync();
@@ -127,13 +123,9 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
     {
         using WorkloadCertificate serverCert = _pki.Issue("server");
         using WorkloadCertificate clientCert = _pki.Issue("client");
-        OpenSslPeerFiles.WritePem(_dir, _pki, "client", clientCert);
-        using var listener = OpenSslPeerFiles.Listen();
-        using var context = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
-        using OpenSslProcess client = OpenSslProcess.Start(_dir.Path,
-            "s_client", "-connect", listener.LocalEndPoint!.ToString()!, "-alpn", "h2",
-            "-cert", "client.crt", "-key", "client.key", "-CAfile", "root.pem");
-        await using NativeTlsStream tls = await AcceptAsync(listener, context);
+        using OpenSslClientSession session = StartOpenSslClient(serverCert, clientCert, "-alpn", "h2");
+        OpenSslProcess client = session.Client;
+        await using NativeTlsStream tls = await session.AcceptAsync();
 
         // s_client's "K" command: a KeyUpdate that requests ours in return (RFC 8446 §4.6.3). Our answer goes
         // out with our next write; both directions keep working on the new keys.
@@ -178,18 +170,13 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
     {
         using WorkloadCertificate serverCert = _pki.Issue("server");
         using WorkloadCertificate clientCert = _pki.IssueFromOtherRoot("client");
-        OpenSslPeerFiles.WritePem(_dir, _pki, "client", clientCert);
-        using var listener = OpenSslPeerFiles.Listen();
-        using var context = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
-        using OpenSslProcess client = OpenSslProcess.Start(_dir.Path,
-            "s_client", "-connect", listener.LocalEndPoint!.ToString()!, "-alpn", "h2",
-            "-cert", "client.crt", "-key", "client.key", "-CAfile", "root.pem");
+        using OpenSslClientSession session = StartOpenSslClient(serverCert, clientCert, "-alpn", "h2");
 
-        var error = await Should.ThrowAsync<TlsPeerRejectedException>(AcceptAsync(listener, context));
+        var error = await Should.ThrowAsync<TlsPeerRejectedException>(session.AcceptAsync());
         error.Message.ShouldContain("is not trusted: it does not chain to the trust bundle");
 
-        await client.WaitForExitAsync();
-        client.Output.ShouldContain("alert bad certificate");
+        await session.Client.WaitForExitAsync();
+        session.Client.Output.ShouldContain("alert bad certificate");
     }
 
     [Theory]
@@ -201,20 +188,43 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
     {
         using WorkloadCertificate serverCert = _pki.Issue("server");
         using WorkloadCertificate clientCert = _pki.Issue("client");
-        OpenSslPeerFiles.WritePem(_dir, _pki, "client", clientCert);
-        using var listener = OpenSslPeerFiles.Listen();
-        using var context = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
-        using OpenSslProcess client = OpenSslProcess.Start(_dir.Path,
-            ["s_client", "-connect", listener.LocalEndPoint!.ToString()!, "-cert", "client.crt", "-key", "client.key", "-CAfile", "root.pem", .. clientArgs]);
+        using OpenSslClientSession session = StartOpenSslClient(serverCert, clientCert, clientArgs);
+        OpenSslProcess client = session.Client;
 
         // Refused at negotiation, before any certificate check.
-        var error = await Should.ThrowAsync<TlsNegotiationException>(AcceptAsync(listener, context));
+        var error = await Should.ThrowAsync<TlsNegotiationException>(session.AcceptAsync());
         client.CloseInput();
         await client.WaitForExitAsync();
 
         error.Message.ShouldStartWith("HBONE TLS handshake failed: ");
         error.Message.ShouldContain(reason);
         client.Output.ShouldContain(clientReads); // the refusal reached s_client as a TLS alert
+    }
+
+    /// <summary>Our server (a listener and a context as <paramref name="serverCert"/>) and s_client connecting to it
+    /// as <paramref name="clientCert"/>, trusting our root, with <paramref name="args"/> added.</summary>
+    private OpenSslClientSession StartOpenSslClient(WorkloadCertificate serverCert, WorkloadCertificate clientCert, params string[] args)
+    {
+        OpenSslPeerFiles.WritePem(_dir, _pki, "client", clientCert);
+        Socket listener = OpenSslPeerFiles.Listen();
+        var context = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
+        OpenSslProcess client = OpenSslProcess.Start(_dir.Path,
+            ["s_client", "-connect", listener.LocalEndPoint!.ToString()!, "-cert", "client.crt", "-key", "client.key", "-CAfile", "root.pem", .. args]);
+        return new OpenSslClientSession(listener, context, client);
+    }
+
+    private sealed class OpenSslClientSession(Socket listener, NativeTlsContext context, OpenSslProcess client) : IDisposable
+    {
+        public OpenSslProcess Client => client;
+
+        public Task<NativeTlsStream> AcceptAsync() => NativeTlsOpenSslInteropTests.AcceptAsync(listener, context);
+
+        public void Dispose()
+        {
+            client.Dispose();
+            context.Dispose();
+            listener.Dispose();
+        }
     }
 
     private static async Task<Socket> ConnectAsync(int port)
