@@ -5,8 +5,9 @@ using Ztunnel.Hbone.Hpack;
 
 namespace Ztunnel.Hbone;
 
-// The read loop: parses frames and applies them. It never awaits anything but the transport: DATA is
-// copied into the stream's own buffer, replies (ACKs, WINDOW_UPDATE, RST_STREAM) go to the output pipe.
+// The read loop: parses frames and applies them. It never awaits anything but the transport: DATA is sent
+// straight to the stream's sink (the relay's socket) when it takes it at once, else copied into the stream's own
+// buffer; replies (ACKs, WINDOW_UPDATE, RST_STREAM) go to the output pipe.
 public abstract partial class Http2Connection
 {
     private protected volatile bool _peerSettingsSeen;
@@ -191,6 +192,19 @@ public abstract partial class Http2Connection
         // Padding and the pad-length octet count against flow control (RFC 9113 §6.1).
         int flowLength = header.PayloadLength;
         ReadOnlySequence<byte> data = Http2FrameReader.RemovePadding(header, payload);
+        if (AcceptData(header, flowLength, data) is { } direct)
+        {
+            SendDirect(direct.Stream, direct.Sink, data);
+        }
+    }
+
+    /// <summary>
+    /// Checks DATA against the windows and the stream's state and delivers it to the stream's receive buffer, or, when
+    /// the stream has a direct sink and nothing older waits in the buffer, returns the sink for the caller to send the
+    /// bytes to outside the lock (counted as buffered until then).
+    /// </summary>
+    private (Http2Stream Stream, IReceivedDataSink Sink)? AcceptData(in Http2FrameHeader header, int flowLength, in ReadOnlySequence<byte> data)
+    {
         lock (_sync)
         {
             if (flowLength > _connectionReceiveWindow)
@@ -205,7 +219,7 @@ public abstract partial class Http2Connection
                 // A closed (e.g. reset) stream: nobody will read this, but the peer spent connection credit on it.
                 ReturnConnectionCreditLocked(flowLength);
                 FlushOutputLocked();
-                return;
+                return null;
             }
             if (stream.RemoteClosed || !stream.HeadersReceived)
             {
@@ -227,16 +241,48 @@ public abstract partial class Http2Connection
                 ReturnStreamCreditLocked(stream, padding);
                 ReturnConnectionCreditLocked(padding);
             }
+            bool endStream = header.HasFlag(Http2Flags.EndStream);
+            if (!endStream && !data.IsEmpty && data.Length <= DirectSendLimit && stream.DirectSinkLocked() is { } sink)
+            {
+                stream.ReceiveBuffered += (int)data.Length;
+                FlushOutputLocked();
+                return (stream, sink);
+            }
             stream.DeliverLocked(data);
             if (!data.IsEmpty)
             {
                 MarkPublishPendingLocked(stream);
             }
-            if (header.HasFlag(Http2Flags.EndStream))
+            if (endStream)
             {
                 OnRemoteEndLocked(stream);
             }
             FlushOutputLocked();
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Sends DATA straight from the input buffer to the stream's sink (the app's socket): no copy into the receive
+    /// buffer and no wake-up of the stream's reader when the sink takes it all, as it usually does. Outside the lock:
+    /// the send may take a while (on a local socket the kernel delivers to the app inside it) and the connection's
+    /// writers must not wait for it. Nothing else touches the stream's receive side meanwhile: only this loop writes
+    /// it, and the reader finds the buffer empty. What the sink does not take goes into the buffer for the reader.
+    /// </summary>
+    private void SendDirect(Http2Stream stream, IReceivedDataSink sink, in ReadOnlySequence<byte> data)
+    {
+        int sent = sink.TrySend(data);
+        if (sent > 0)
+        {
+            OnDataConsumed(stream, sent);
+        }
+        if (sent < data.Length)
+        {
+            lock (_sync)
+            {
+                stream.DeliverBufferedLocked(data.Slice(sent));
+                MarkPublishPendingLocked(stream);
+            }
         }
     }
 
@@ -248,6 +294,13 @@ public abstract partial class Http2Connection
     /// CPU per new connection by ~7% but cost bulk transfers ~5% more CPU per GB.
     /// </summary>
     private const int InlineReadLimit = 16 * 1024;
+
+    /// <summary>
+    /// Largest DATA payload sent straight to a stream's sink (<see cref="SendDirect"/>). Bigger frames are bulk transfer,
+    /// where the hand-off to the relay is cheaper: measured in make bench, direct sends of every frame cost 1-stream
+    /// throughput ~10% (one send per 64 KiB frame on the read loop, against the relay's sends of up to 256 KiB).
+    /// </summary>
+    private const int DirectSendLimit = InlineReadLimit;
 
     /// <summary>
     /// Runs <paramref name="work"/> on the read loop once the current batch of frames is processed, outside the

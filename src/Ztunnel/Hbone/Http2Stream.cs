@@ -8,7 +8,8 @@ namespace Ztunnel.Hbone;
 /// <summary>
 /// One CONNECT tunnel on an <see cref="Http2Connection"/>, either role. Received DATA lands in a private
 /// <see cref="StreamReceiveBuffer"/> (no pause threshold: the peer's flow-control window is what bounds it) so
-/// the connection's read loop never waits for this stream's reader. Fields marked "under _sync" belong to the
+/// the connection's read loop never waits for this stream's reader; or, with a sink (<see cref="SendReceivedTo"/>),
+/// goes straight to the sink when it takes it at once. Fields marked "under _sync" belong to the
 /// connection's lock.
 /// </summary>
 internal sealed class Http2Stream : TunnelStream
@@ -22,6 +23,8 @@ internal sealed class Http2Stream : TunnelStream
     private TunnelStream? _partner;
     private TaskCompletionSource? _writerWaiter;
     private Exception? _error;
+    // Where the relay wants received DATA sent directly (SendReceivedTo), or null; set once, read by the read loop.
+    private volatile IReceivedDataSink? _sink;
     private int _disposed;
 
     /// <param name="server">True for a stream the peer opened (we answer it), false for one we opened.</param>
@@ -108,6 +111,23 @@ internal sealed class Http2Stream : TunnelStream
             ReceiveBuffered += (int)data.Length;
         }
     }
+
+    /// <summary>
+    /// As <see cref="DeliverLocked"/> for bytes already counted in <see cref="ReceiveBuffered"/>: what a direct send
+    /// left over. If the stream failed meanwhile they are dropped; their credit goes back with the rest of
+    /// <see cref="ReceiveBuffered"/>.
+    /// </summary>
+    internal void DeliverBufferedLocked(in ReadOnlySequence<byte> data) => _receive.Write(data);
+
+    /// <summary>
+    /// From now on the read loop may send received DATA straight to <paramref name="sink"/> instead of buffering it
+    /// for a reader, whenever the receive buffer is empty and no read is in progress (so the bytes stay in order).
+    /// The reader still gets what the sink does not take, the end of the stream and failures.
+    /// </summary>
+    internal void SendReceivedTo(IReceivedDataSink sink) => _sink = sink;
+
+    /// <summary>The direct sink if received DATA may go to it now: nothing older waits in the buffer or is being read.</summary>
+    internal IReceivedDataSink? DirectSinkLocked() => _sink is { } sink && _receive.IsIdle ? sink : null;
 
     /// <summary>
     /// Makes delivered data visible to the reader (and may run it, see <see cref="ReadLoopScheduler"/>). The read

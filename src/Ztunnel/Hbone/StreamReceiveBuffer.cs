@@ -63,6 +63,21 @@ internal sealed partial class StreamReceiveBuffer : IValueTaskSource, IThreadPoo
         }
     }
 
+    /// <summary>
+    /// Nothing written is unconsumed, no read is in progress and the stream goes on: bytes that arrive now may bypass
+    /// the buffer without overtaking anything (the writer's view: only the writer adds bytes).
+    /// </summary>
+    public bool IsIdle
+    {
+        get
+        {
+            lock (this)
+            {
+                return _written == _consumed && !_reading && !_completed && !_disposed;
+            }
+        }
+    }
+
     /// <summary>Copies <paramref name="data"/> in; the reader sees it at the next <see cref="Publish"/>. False once completed.</summary>
     public bool Write(in ReadOnlySequence<byte> data)
     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Ztunnel.Hbone;
 
 namespace Ztunnel.Proxy;
@@ -57,6 +58,12 @@ internal static class Relay
     {
         bool cleanly = false;
         int size = InitialBufferSize;
+        if (from is Http2Stream source && to is SocketTunnelStream socket)
+        {
+            // Most received DATA then goes to the socket from the connection's read loop: no copy into the stream's
+            // buffer, no wake-up of this direction. This loop still moves what the socket did not take at once.
+            source.SendReceivedTo(new CountedSend(socket, counters, toServer));
+        }
         try
         {
             while (true)
@@ -99,6 +106,27 @@ internal static class Relay
             to.Reset();
         }
         ended.DirectionEnded(cleanly);
+    }
+
+    /// <summary>A direction's direct sends (<see cref="IReceivedDataSink"/>), counted as the relay counts its own.</summary>
+    private sealed class CountedSend(SocketTunnelStream to, RelayCounters counters, bool toServer) : IReceivedDataSink
+    {
+        public int TrySend(in ReadOnlySequence<byte> data)
+        {
+            int sent = to.TrySendNow(data);
+            if (sent > 0)
+            {
+                if (toServer)
+                {
+                    counters.AddClientToServer(sent);
+                }
+                else
+                {
+                    counters.AddServerToClient(sent);
+                }
+            }
+            return sent;
+        }
     }
 
     /// <summary>Completes when both directions ended: true if both ended cleanly.</summary>

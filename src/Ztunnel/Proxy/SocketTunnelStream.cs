@@ -84,6 +84,22 @@ internal sealed class SocketTunnelStream : TunnelStream
         return sent == data.Length ? ValueTask.CompletedTask : SendRestAsync(sent > 0 ? data.Slice(sent) : data, cancellationToken);
     }
 
+    /// <summary>
+    /// One send that never waits and never throws: the bytes the kernel took now, 0 when none (a full buffer, or a
+    /// socket that failed or was reset: the relay's next write here reports that).
+    /// </summary>
+    internal int TrySendNow(in ReadOnlySequence<byte> data)
+    {
+        try
+        {
+            return Math.Max(_socket.Send(data), 0);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return 0;
+        }
+    }
+
     private async ValueTask SendRestAsync(ReadOnlySequence<byte> data, CancellationToken cancellationToken)
     {
         foreach (ReadOnlyMemory<byte> segment in data)
