@@ -158,7 +158,7 @@ public sealed class RelayTests : IAsyncLifetime
         socket.Shutdown(SocketShutdown.Send);
     }
 
-    private static async Task<byte[]> ReadToEndAsync(Socket socket)
+    internal static async Task<byte[]> ReadToEndAsync(Socket socket)
     {
         using var all = new MemoryStream();
         var buffer = new byte[64 * 1024];

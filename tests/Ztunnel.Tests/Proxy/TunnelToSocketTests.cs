@@ -36,7 +36,7 @@ public sealed class TunnelToSocketTests
 
         // Then past half the 4 MiB stream window in small frames, with the app reading: nearly all go straight to the
         // socket, so the peer gets its credit back only if the direct sends return it.
-        Task<byte[]> appReads = ReadToEndAsync(rig.App);
+        Task<byte[]> appReads = RelayTests.ReadToEndAsync(rig.App);
         while (offset < sent.Length)
         {
             int size = Math.Min(16_000, sent.Length - offset);
@@ -67,7 +67,7 @@ public sealed class TunnelToSocketTests
 
         await rig.Peer.WriteDataAsync(rig.StreamId, "tail"u8, endStream: true);
         byte[] expected = [.. sent, .. "tail"u8.ToArray()];
-        (await ReadToEndAsync(rig.App).WaitAsync(Guard)).ShouldBe(expected);
+        (await RelayTests.ReadToEndAsync(rig.App).WaitAsync(Guard)).ShouldBe(expected);
         rig.Counters.ServerToClient.ShouldBe(expected.Length);
     }
 
@@ -98,18 +98,6 @@ public sealed class TunnelToSocketTests
             n.ShouldBeGreaterThan(0, "the app's socket ended early");
             got += n;
         }
-    }
-
-    private static async Task<byte[]> ReadToEndAsync(Socket socket)
-    {
-        using var all = new MemoryStream();
-        var buffer = new byte[64 * 1024];
-        int read;
-        while ((read = await socket.ReceiveAsync(buffer.AsMemory()).AsTask().WaitAsync(Guard)) > 0)
-        {
-            all.Write(buffer, 0, read);
-        }
-        return all.ToArray();
     }
 
     /// <summary>A raw HTTP/2 peer with one open tunnel, relayed to a connected socket pair whose other end is the app.</summary>
