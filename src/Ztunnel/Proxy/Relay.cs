@@ -60,8 +60,8 @@ internal static class Relay
         int size = InitialBufferSize;
         if (from is Http2Stream source && to is SocketTunnelStream socket)
         {
-            // Most received DATA then goes to the socket from the connection's read loop: no copy into the stream's
-            // buffer, no wake-up of this direction. This loop still moves what the socket did not take at once.
+            // Small received DATA then goes to the socket from the connection's read loop when nothing waits before
+            // it: no copy into the stream's buffer, no wake-up of this direction. This loop still moves the rest.
             source.SendReceivedTo(new CountedSend(socket, counters, toServer));
         }
         try
