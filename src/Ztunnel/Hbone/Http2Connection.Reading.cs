@@ -242,8 +242,10 @@ public abstract partial class Http2Connection
                 ReturnConnectionCreditLocked(padding);
             }
             bool endStream = header.HasFlag(Http2Flags.EndStream);
-            if (!endStream && !data.IsEmpty && data.Length <= DirectSendLimit && stream.DirectSinkLocked() is { } sink)
+            if (!endStream && !data.IsEmpty && data.Length <= DirectSendLimit && _directSendsInBatch < MaxDirectSendsPerBatch
+                && stream.DirectSinkLocked() is { } sink)
             {
+                _directSendsInBatch++;
                 stream.ReceiveBuffered += (int)data.Length;
                 FlushOutputLocked();
                 return (stream, sink);
@@ -303,6 +305,15 @@ public abstract partial class Http2Connection
     private const int DirectSendLimit = InlineReadLimit;
 
     /// <summary>
+    /// Direct sends per batch of frames, at most: a peer sending many tiny frames must not cost a syscall each. The
+    /// rest of the batch goes through the streams' buffers, whose readers send it in one go after the batch.
+    /// </summary>
+    private const int MaxDirectSendsPerBatch = 4;
+
+    /// <summary>Direct sends made in the current batch (read loop only).</summary>
+    private int _directSendsInBatch;
+
+    /// <summary>
     /// Runs <paramref name="work"/> on the read loop once the current batch of frames is processed, outside the
     /// connection lock (read loop only). Cheaper than a pool worker by a hand-off (a wake-up and a context switch);
     /// the work must not block: it returns to the read loop at its first await.
@@ -321,6 +332,7 @@ public abstract partial class Http2Connection
 
     private void PublishReceived()
     {
+        _directSendsInBatch = 0;
         if (_publishPending.Count > 0)
         {
             PublishStreams();

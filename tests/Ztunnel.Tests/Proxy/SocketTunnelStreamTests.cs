@@ -49,6 +49,24 @@ public sealed class SocketTunnelStreamTests
         received.ShouldBe(sent);
     }
 
+    [Fact]
+    public async Task TrySendNow_AfterTheAppResetOrTheStreamClosed_TakesNothing_AndDoesNotThrow()
+    {
+        var (relayEnd, appEnd) = await RelayTests.ConnectedPairAsync();
+        var stream = new SocketTunnelStream(relayEnd);
+        var data = new ReadOnlySequence<byte>("hello"u8.ToArray());
+        stream.TrySendNow(data).ShouldBe(5);
+        appEnd.LingerState = new System.Net.Sockets.LingerOption(true, 0);
+        appEnd.Dispose(); // RST
+
+        // The first send after the RST may still be taken (if the reset had not been processed yet); the second finds
+        // the socket broken. The read loop calls this: it must report "nothing taken", never throw.
+        stream.TrySendNow(data);
+        stream.TrySendNow(data).ShouldBe(0);
+        stream.Dispose();
+        stream.TrySendNow(data).ShouldBe(0);
+    }
+
     private static ReadOnlySequence<byte> Chain(byte[] bytes, int[] lengths)
     {
         var first = new Piece(bytes.AsMemory(0, lengths[0]), 0);

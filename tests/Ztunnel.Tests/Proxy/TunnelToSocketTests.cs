@@ -30,8 +30,7 @@ public sealed class TunnelToSocketTests
         }
         await rig.WritePaddedDataAsync(sent.AsSpan(offset, 1000), padding: 200);
         offset += 1000;
-        byte[] first = new byte[offset];
-        await ReceiveExactlyAsync(rig.App, first).WaitAsync(Guard);
+        byte[] first = await Http2StreamMoveChunkTests.ReadExactlyAsync(rig.App, offset);
         first.ShouldBe(sent[..offset]);
 
         // Then past half the 4 MiB stream window in small frames, with the app reading: nearly all go straight to the
@@ -72,6 +71,25 @@ public sealed class TunnelToSocketTests
     }
 
     [Fact]
+    public async Task ManyTinyFramesInOneBatch_ReachTheApp_InOrder()
+    {
+        await using var rig = await Rig.StartAsync();
+        // 3000 one-byte DATA frames in one write: a few go to the socket directly, the rest of the batch through the
+        // stream's buffer (a direct send per frame would be a syscall per byte); the two must not reorder.
+        byte[] sent = Http2FlowControlTests.Pattern(3000);
+        var frames = new System.Buffers.ArrayBufferWriter<byte>();
+        foreach (byte b in sent)
+        {
+            Http2FrameWriter.WriteFrame(frames, Http2FrameType.Data, Http2Flags.None, rig.StreamId, [b]);
+        }
+        Http2FrameWriter.WriteFrame(frames, Http2FrameType.Data, Http2Flags.EndStream, rig.StreamId, default);
+        await rig.Peer.WriteRawAsync(frames.WrittenMemory);
+
+        (await RelayTests.ReadToEndAsync(rig.App).WaitAsync(Guard)).ShouldBe(sent);
+        rig.Counters.ServerToClient.ShouldBe(sent.Length);
+    }
+
+    [Fact]
     public async Task AppReset_WhileDataArrives_ResetsTheTunnel()
     {
         await using var rig = await Rig.StartAsync();
@@ -88,16 +106,6 @@ public sealed class TunnelToSocketTests
         await rig.Peer.ExpectAsync(Http2FrameType.RstStream, rig.StreamId);
         (await rig.Relay.WaitAsync(Guard)).ShouldBeFalse();
         await rig.Peer.SyncAsync();
-    }
-
-    private static async Task ReceiveExactlyAsync(Socket socket, byte[] buffer)
-    {
-        for (int got = 0; got < buffer.Length;)
-        {
-            int n = await socket.ReceiveAsync(buffer.AsMemory(got));
-            n.ShouldBeGreaterThan(0, "the app's socket ended early");
-            got += n;
-        }
     }
 
     /// <summary>A raw HTTP/2 peer with one open tunnel, relayed to a connected socket pair whose other end is the app.</summary>
