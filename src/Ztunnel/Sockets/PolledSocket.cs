@@ -142,6 +142,9 @@ internal sealed class PolledSocket : IDisposable
         _readDrained = drained;
     }
 
+    /// <summary>False when the last receive drained the socket and the poller has seen nothing since: a receive now finds nothing.</summary>
+    public bool ReadMayFindData => !_readDrained || _readable.Events != _readSeen;
+
     /// <summary>Completes when a receive may find data: at once unless the last one drained the socket and nothing came since.</summary>
     public ValueTask WaitReadableAsync(CancellationToken cancellationToken = default) =>
         _readDrained ? _readable.WaitAsync(_readSeen, cancellationToken) : CompletedUnlessDisposed();

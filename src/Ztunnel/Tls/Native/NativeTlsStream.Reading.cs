@@ -19,7 +19,7 @@ internal sealed partial class NativeTlsStream
         bool wantRead;
         try
         {
-            read = TryRead(buffer.Span, out wantRead);
+            read = TryRead(buffer.Span, waitIfDrained: true, out wantRead);
         }
         catch (IOException e)
         {
@@ -50,7 +50,7 @@ internal sealed partial class NativeTlsStream
             {
                 return 0; // a zero-byte read only waits for data
             }
-            int read = TryRead(buffer.Span, out bool wantRead);
+            int read = TryRead(buffer.Span, waitIfDrained: false, out bool wantRead);
             if (!wantRead)
             {
                 return read;
@@ -81,7 +81,13 @@ internal sealed partial class NativeTlsStream
         }
     }
 
-    private unsafe int TryRead(Span<byte> destination, out bool wantRead)
+    /// <summary>
+    /// Decrypted bytes into <paramref name="destination"/>, or <paramref name="wantRead"/> when there are none yet. With
+    /// <paramref name="waitIfDrained"/>, a socket that OpenSSL's last receive drained, with no event since and nothing
+    /// buffered in OpenSSL, is not asked again (that read would be an EAGAIN). After a wait the read is always made: the
+    /// wait also ends for an end of stream or an error, which only a read reports.
+    /// </summary>
+    private unsafe int TryRead(Span<byte> destination, bool waitIfDrained, out bool wantRead)
     {
         wantRead = false;
         lock (_lock)
@@ -92,6 +98,11 @@ internal sealed partial class NativeTlsStream
                 wantRead = OpenSsl.SSL_has_pending(_ssl) == 0 && !PeekLocked();
                 return 0;
             }
+            if (waitIfDrained && !_socket.ReadMayFindData && OpenSsl.SSL_has_pending(_ssl) == 0)
+            {
+                wantRead = true;
+                return 0;
+            }
             OpenSslError.ClearBeforeCall();
             int total = 0;
             fixed (byte* p = destination)
@@ -99,9 +110,16 @@ internal sealed partial class NativeTlsStream
                 while (true)
                 {
                     int seen = _socket.ReadEvents;
+                    int socketReads = t_socketReads;
                     int result = OpenSsl.SSL_read_ex(_ssl, p + total, (nuint)(destination.Length - total), out nuint read);
+                    int socketReadsMade = t_socketReads - socketReads;
+                    SocketReads += socketReadsMade;
                     if (result == 1)
                     {
+                        if (socketReadsMade != 0)
+                        {
+                            _socket.NoteReceive(seen, drained: t_lastSocketReadShort);
+                        }
                         total += (int)read;
                         // More records already read ahead: take them too (one call, one lock, per burst).
                         if (total == destination.Length)

@@ -13,8 +13,8 @@ namespace Ztunnel.Tls.Native;
 /// <para>
 /// Receive: the SSL reads the socket itself (a socket BIO on the non-blocking fd, with read-ahead), so
 /// <c>recv</c> lands in OpenSSL's record buffer, is decrypted in place and copied once, into the caller's
-/// buffer. When OpenSSL wants more bytes than the kernel has, the read waits for the daemon's poller
-/// (<see cref="PolledSocket"/>) to see the socket readable.
+/// buffer. When OpenSSL wants more bytes than the kernel has, or its last receive found the socket drained, the read
+/// waits for the daemon's poller (<see cref="PolledSocket"/>) to see the socket readable.
 /// </para>
 /// <para>
 /// Send: the SSL does not write the socket. It writes its records into a BIO pair, a ring buffer (sized by
@@ -55,6 +55,7 @@ internal sealed partial class NativeTlsStream : Stream
             // The SSL reads the fd itself; PolledSocket made it non-blocking.
             nint rbio = OpenSsl.BIO_new_socket((int)socket.Socket.SafeHandle.DangerousGetHandle(), OpenSsl.BIO_NOCLOSE);
             OpenSslError.Check(rbio != 0, "BIO_new_socket");
+            WatchSocketReads(rbio);
             OpenSsl.SSL_set0_rbio(_ssl, rbio);
             // Nothing is ever written into our end: its own buffer (the other direction) is one byte.
             OpenSslError.Check(OpenSsl.BIO_new_bio_pair(out nint inner, SmallRing, out nint network, 1) == 1, "BIO_new_bio_pair");

@@ -133,6 +133,46 @@ public sealed class NativeTlsStreamTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Read_SmallMessagesOneAtATime_OneSocketReadEach()
+    {
+        // A request/response exchange: each message arrives alone, while the reader already waits. OpenSSL's receive
+        // that took it came back short (the socket drained), so the next read waits for the poller's event instead of
+        // asking the socket again first: one read(2) per message, where a probe would add an EAGAIN read to each.
+        using WorkloadCertificate clientCert = _pki.Issue("client");
+        using WorkloadCertificate serverCert = _pki.Issue("server");
+        using var clientContext = NativeTlsContext.ForClient(clientCert, _pki.Bundle);
+        using var serverContext = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
+        var (client, server) = await NativeTlsPair.ConnectAsync(clientContext, serverCert.Identity, serverContext);
+        await using var _ = client;
+        await using var __ = server;
+        const int Messages = 200;
+        long readsBefore = server.SocketReads;
+
+        for (int i = 0; i < Messages; i++)
+        {
+            byte[] request = NativeTlsPair.RandomBytes(64 + i);
+            Task<byte[]> serverReads = NativeTlsPair.ReadExactlyAsync(server, request.Length); // waits before the message is sent
+            await client.WriteAsync(request);
+            await client.FlushAsync();
+            (await serverReads).ShouldBe(request);
+            Task<byte[]> clientReads = NativeTlsPair.ReadExactlyAsync(client, 8);
+            await server.WriteAsync(request.AsMemory(0, 8));
+            await server.FlushAsync();
+            (await clientReads).ShouldBe(request[..8]);
+        }
+
+        // The first read after the handshake may still ask the socket once (the handshake's last receive filled
+        // OpenSSL's buffer or was not watched): a probe per message would make it ~2 * Messages.
+        (server.SocketReads - readsBefore).ShouldBeInRange(Messages, Messages + 2);
+
+        // The end still shows after a drained read: the client's close_notify, then the TCP close.
+        await client.ShutdownAsync();
+        client.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        byte[] rest = new byte[16];
+        (await server.ReadAsync(rest).AsTask().WaitAsync(LoopbackTls.HangGuard)).ShouldBe(0);
+    }
+
     // One reader and one writer on each side at once, as HTTP/2 runs them; byte-exact both ways.
     private static async Task TransferBothWaysAsync(Stream a, Stream b)
     {
