@@ -83,9 +83,10 @@ internal sealed partial class NativeTlsStream
 
     /// <summary>
     /// Decrypted bytes into <paramref name="destination"/>, or <paramref name="wantRead"/> when there are none yet. With
-    /// <paramref name="waitIfDrained"/>, a socket that OpenSSL's last receive drained, with no event since and nothing
-    /// buffered in OpenSSL, is not asked again (that read would be an EAGAIN). After a wait the read is always made: the
-    /// wait also ends for an end of stream or an error, which only a read reports.
+    /// <paramref name="waitIfDrained"/>, a socket that OpenSSL's last receive drained after a small take (see
+    /// NativeTlsStream.SocketReads.cs), with no event since and nothing buffered in OpenSSL, is not asked again (that
+    /// read would be an EAGAIN). After a wait the read is always made: the wait also ends for an end of stream or an
+    /// error, which only a read reports.
     /// </summary>
     private unsafe int TryRead(Span<byte> destination, bool waitIfDrained, out bool wantRead)
     {
@@ -118,7 +119,7 @@ internal sealed partial class NativeTlsStream
                     {
                         if (socketReadsMade != 0)
                         {
-                            _socket.NoteReceive(seen, drained: t_lastSocketReadShort);
+                            _socket.NoteReceive(seen, drained: t_lastSocketReadSparse);
                         }
                         total += (int)read;
                         // More records already read ahead: take them too (one call, one lock, per burst).
