@@ -64,13 +64,8 @@ public sealed class NativeTlsStreamTests : IDisposable
     [Fact]
     public async Task Transfer_64MiBBothWaysAtOnce_ArrivesByteExact()
     {
-        using WorkloadCertificate clientCert = _pki.Issue("client");
-        using WorkloadCertificate serverCert = _pki.Issue("server");
-        using var clientContext = NativeTlsContext.ForClient(clientCert, _pki.Bundle);
-        using var serverContext = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
-        var (client, server) = await NativeTlsPair.ConnectAsync(clientContext, serverCert.Identity, serverContext);
-        await using var _ = client;
-        await using var __ = server;
+        await using NativeBothSides pair = await ConnectBothSidesAsync();
+        var (client, server) = (pair.Client, pair.Server);
 
         await TransferBothWaysAsync(client, server);
     }
@@ -109,13 +104,8 @@ public sealed class NativeTlsStreamTests : IDisposable
     {
         // The write ring grows for bulk, shrinks after a run of small sends, and grows again: nothing is lost
         // or reordered across the resizes.
-        using WorkloadCertificate clientCert = _pki.Issue("client");
-        using WorkloadCertificate serverCert = _pki.Issue("server");
-        using var clientContext = NativeTlsContext.ForClient(clientCert, _pki.Bundle);
-        using var serverContext = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
-        var (client, server) = await NativeTlsPair.ConnectAsync(clientContext, serverCert.Identity, serverContext);
-        await using var _ = client;
-        await using var __ = server;
+        await using NativeBothSides pair = await ConnectBothSidesAsync();
+        var (client, server) = (pair.Client, pair.Server);
 
         for (int round = 0; round < 2; round++)
         {
@@ -139,13 +129,8 @@ public sealed class NativeTlsStreamTests : IDisposable
         // A request/response exchange: each message arrives alone, while the reader already waits. OpenSSL's receive
         // that took it came back short (the socket drained), so the next read waits for the poller's event instead of
         // asking the socket again first: one read(2) per message, where a probe would add an EAGAIN read to each.
-        using WorkloadCertificate clientCert = _pki.Issue("client");
-        using WorkloadCertificate serverCert = _pki.Issue("server");
-        using var clientContext = NativeTlsContext.ForClient(clientCert, _pki.Bundle);
-        using var serverContext = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
-        var (client, server) = await NativeTlsPair.ConnectAsync(clientContext, serverCert.Identity, serverContext);
-        await using var _ = client;
-        await using var __ = server;
+        await using NativeBothSides pair = await ConnectBothSidesAsync();
+        var (client, server) = (pair.Client, pair.Server);
         const int Messages = 200;
         long readsBefore = server.SocketReads;
 
@@ -171,6 +156,50 @@ public sealed class NativeTlsStreamTests : IDisposable
         client.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
         byte[] rest = new byte[16];
         (await server.ReadAsync(rest).AsTask().WaitAsync(LoopbackTls.HangGuard)).ShouldBe(0);
+    }
+
+    /// <summary>Our transport on both sides, with fresh certificates.</summary>
+    private async Task<NativeBothSides> ConnectBothSidesAsync()
+    {
+        WorkloadCertificate clientCert = _pki.Issue("client");
+        WorkloadCertificate serverCert = _pki.Issue("server");
+        var clientContext = NativeTlsContext.ForClient(clientCert, _pki.Bundle);
+        var serverContext = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
+        var pair = new NativeBothSides(clientCert, serverCert, clientContext, serverContext);
+        try
+        {
+            (pair.Client, pair.Server) = await NativeTlsPair.ConnectAsync(clientContext, serverCert.Identity, serverContext);
+            return pair;
+        }
+        catch
+        {
+            await pair.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>A connected pair and what it was made of; disposing it closes both streams and frees the rest.</summary>
+    private sealed class NativeBothSides(WorkloadCertificate clientCert, WorkloadCertificate serverCert, NativeTlsContext clientContext,
+        NativeTlsContext serverContext) : IAsyncDisposable
+    {
+        public NativeTlsStream Client { get; set; } = null!;
+        public NativeTlsStream Server { get; set; } = null!;
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Client is not null)
+            {
+                await Client.DisposeAsync();
+            }
+            if (Server is not null)
+            {
+                await Server.DisposeAsync();
+            }
+            clientContext.Dispose();
+            serverContext.Dispose();
+            clientCert.Dispose();
+            serverCert.Dispose();
+        }
     }
 
     // One reader and one writer on each side at once, as HTTP/2 runs them; byte-exact both ways.
