@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Security.Authentication;
 using Ztunnel.Hbone.Hpack;
 
@@ -29,8 +28,16 @@ public abstract partial class Http2Connection
         {
             while (true)
             {
-                ReadResult result = await _input.ReadAsync().ConfigureAwait(false);
-                ReadOnlySequence<byte> buffer = result.Buffer;
+                int read = await _transport.ReadAsync(_input.GetReadMemory()).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    long leftOver = _input.Data.Length;
+                    throw new IOException(leftOver == 0
+                        ? "HTTP/2 peer closed the connection"
+                        : $"HTTP/2 peer closed the connection in the middle of a frame ({leftOver} bytes left over)");
+                }
+                _input.Advance(read);
+                ReadOnlySequence<byte> buffer = _input.Data;
                 try
                 {
                     while (TryConsumePreface(ref buffer) && Http2FrameReader.TryReadFrame(ref buffer, HboneDefaults.MaxFrameSize, out var header, out var payload))
@@ -43,13 +50,7 @@ public abstract partial class Http2Connection
                     // Also when a frame broke the connection: a stream that ended earlier in the batch and is no
                     // longer tracked (so the abort does not fail it) must still wake its reader.
                     PublishReceived();
-                    _input.AdvanceTo(buffer.Start, buffer.End);
-                }
-                if (result.IsCompleted)
-                {
-                    throw new IOException(buffer.IsEmpty
-                        ? "HTTP/2 peer closed the connection"
-                        : $"HTTP/2 peer closed the connection in the middle of a frame ({buffer.Length} bytes left over)");
+                    _input.Consume(buffer.Start);
                 }
             }
         }
@@ -82,7 +83,7 @@ public abstract partial class Http2Connection
         {
             await DiscardInputAsync().ConfigureAwait(false);
         }
-        await _input.CompleteAsync().ConfigureAwait(false);
+        _input.Dispose();
     }
 
     /// <summary>
@@ -94,14 +95,9 @@ public abstract partial class Http2Connection
     {
         try
         {
-            while (true)
+            // Read into the input buffer's free room and never commit it: what arrives is dropped as it comes.
+            while (await _transport.ReadAsync(_input.GetReadMemory()).ConfigureAwait(false) != 0)
             {
-                ReadResult result = await _input.ReadAsync().ConfigureAwait(false);
-                _input.AdvanceTo(result.Buffer.End);
-                if (result.IsCompleted || result.IsCanceled)
-                {
-                    return;
-                }
             }
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or AuthenticationException or OperationCanceledException or InvalidOperationException)

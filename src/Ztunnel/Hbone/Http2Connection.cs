@@ -27,7 +27,7 @@ public abstract partial class Http2Connection : IAsyncDisposable
     private protected readonly Stream _transport;
     private protected readonly TimeProvider _time;
     private protected readonly ILogger _logger;
-    private readonly PipeReader _input;
+    private readonly Http2InputBuffer _input;
     private protected readonly Dictionary<int, Http2Stream> _streams = [];
     private protected readonly HpackDecoder _hpack = new(4096, HboneDefaults.MaxHeaderListSize);
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -59,9 +59,7 @@ public abstract partial class Http2Connection : IAsyncDisposable
         _transport = transport;
         _time = time;
         _logger = logger;
-        // Large reads: one read returns up to four full TLS records' worth of frames.
-        _input = PipeReader.Create(transport, new StreamPipeReaderOptions(
-            pool: Http2BufferPool.Shared, bufferSize: Http2BufferPool.BlockSize, minimumReadSize: 16 * 1024, leaveOpen: true));
+        _input = new Http2InputBuffer(Http2BufferPool.Shared);
         _outputPipe = new Pipe(new PipeOptions(
             pool: Http2BufferPool.Shared, pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: Http2BufferPool.BlockSize, useSynchronizationContext: false));
         _output = _outputPipe.Writer;

@@ -9,9 +9,9 @@ namespace Ztunnel.Hbone;
 /// to it with their block, so an idle stream holds none and a stream going busy again allocates nothing.
 /// </summary>
 /// <remarks>
-/// Every segment but the last of a sequence is full (the writer moves on only when a block has no room left),
-/// so <see cref="ReadOnlySequenceSegment{T}.Memory"/> is always the whole block and never changes while a
-/// reader holds a sequence over it. A segment is returned (<see cref="Return"/>) under the same rule as its
+/// Every segment but the last of a sequence is full (the writer moves on only when a block has no room left, or
+/// cuts the segment short with <see cref="EndAt"/> first), so <see cref="ReadOnlySequenceSegment{T}.Memory"/> is
+/// the block's written bytes and never changes while a reader holds a sequence over it. A segment is returned (<see cref="Return"/>) under the same rule as its
 /// block: only once no reader can still see it.
 /// </remarks>
 internal sealed class ReceiveSegment : ReadOnlySequenceSegment<byte>
@@ -54,6 +54,15 @@ internal sealed class ReceiveSegment : ReadOnlySequenceSegment<byte>
 
     /// <summary>The block's bytes from <paramref name="offset"/> on, for the writer.</summary>
     public Span<byte> WritableSpan(int offset) => _block!.Memory.Span[offset..];
+
+    /// <summary>The block's bytes from <paramref name="offset"/> on, for a writer that fills them asynchronously.</summary>
+    public Memory<byte> WritableMemory(int offset) => _block!.Memory[offset..];
+
+    /// <summary>
+    /// Ends the segment after its first <paramref name="length"/> bytes: the writer left the rest of the block unused
+    /// and went on in a new one (<see cref="Http2InputBuffer"/>). Only before a reader sees the next segment.
+    /// </summary>
+    public void EndAt(int length) => Memory = Memory[..length];
 
     /// <summary>Gives the block back to its pool and this segment to the free list; nothing may read either afterwards.</summary>
     public void Return()

@@ -44,6 +44,22 @@ public sealed class Http2HostilePeerTests
     }
 
     [Fact]
+    public async Task PeerClosingInsideAFrame_FailsTheTunnel_AndSaysHowMuchWasCutOff()
+    {
+        await using var peer = await RawHttp2Peer.StartAsync();
+        var (tunnel, id) = await peer.OpenTunnelAsync();
+        // A DATA frame announcing 1,000 bytes, cut off after 400 of them.
+        byte[] partial = new byte[Http2FrameHeader.Size + 400];
+        new Http2FrameHeader(1000, Http2FrameType.Data, 0, id).Write(partial);
+        await peer.WriteRawAsync(partial);
+        peer.Close();
+
+        await Should.ThrowAsync<IOException>(tunnel.ReadAsync(new byte[1]).AsTask().WaitAsync(Guard));
+        await peer.Client.Completion.WaitAsync(Guard);
+        peer.Client.CloseReason!.Message.ShouldBe("HTTP/2 peer closed the connection in the middle of a frame (409 bytes left over)");
+    }
+
+    [Fact]
     public async Task PushPromise_IsConnectionProtocolError()
     {
         await using var peer = await RawHttp2Peer.StartAsync();

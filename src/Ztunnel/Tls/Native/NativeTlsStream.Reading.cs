@@ -44,7 +44,15 @@ internal sealed partial class NativeTlsStream
             }
             else
             {
-                await WaitReadableAsync(cancellationToken).ConfigureAwait(false);
+                // Awaited here, not through WaitReadableAsync: one async frame less on every wait of the data path.
+                try
+                {
+                    await _socket.WaitReadableAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (SocketException e)
+                {
+                    throw ReceiveFailed(e);
+                }
             }
             if (buffer.IsEmpty)
             {
@@ -77,9 +85,11 @@ internal sealed partial class NativeTlsStream
         }
         catch (SocketException e)
         {
-            throw new IOException($"HBONE transport receive failed: {e.Message}", e);
+            throw ReceiveFailed(e);
         }
     }
+
+    private static IOException ReceiveFailed(SocketException e) => new($"HBONE transport receive failed: {e.Message}", e);
 
     /// <summary>
     /// Decrypted bytes into <paramref name="destination"/>, or <paramref name="wantRead"/> when there are none yet. With

@@ -1,0 +1,132 @@
+using System.Buffers;
+
+namespace Ztunnel.Hbone;
+
+/// <summary>
+/// The bytes an HTTP/2 connection has read from its transport and not yet parsed into frames: what a
+/// <c>StreamPipeReader</c> did before, minus two costs per received message. The read loop reads straight into
+/// <see cref="GetReadMemory"/>, so no reader of ours waits in between (a <c>StreamPipeReader</c> passed its own
+/// cancellation token to every read, which registered on it each time it had to wait, and added one more async
+/// state machine per message). And a drained buffer keeps its block and starts over at its first byte, where
+/// the pipe gave the block back to the pool and rented one again for every message.
+/// </summary>
+/// <remarks>
+/// Read loop only: one thread at a time, no locks. Blocks come from <see cref="Http2BufferPool"/> and are linked
+/// as <see cref="ReceiveSegment"/>s, so a frame larger than a block (we accept payloads up to
+/// <see cref="HboneDefaults.MaxFrameSize"/>) or one that straddles two reads is parsed without a copy. A
+/// connection holds one block from its first read until <see cref="Dispose"/>: its pending read needs one anyway.
+/// </remarks>
+internal sealed class Http2InputBuffer : IDisposable
+{
+    /// <summary>A read gets at least this much room (four full TLS records' worth of frames), else a new block.</summary>
+    public const int MinimumReadSize = 16 * 1024;
+
+    private readonly MemoryPool<byte> _pool;
+    // Oldest block with unconsumed bytes, and the block reads fill; null before the first read and after Dispose.
+    private ReceiveSegment? _head;
+    private ReceiveSegment? _tail;
+    // Offsets into _head and _tail: the unconsumed bytes run from _headStart in _head to _tailEnd in _tail.
+    private int _headStart;
+    private int _tailEnd;
+    private bool _disposed;
+
+    public Http2InputBuffer(MemoryPool<byte> pool) => _pool = pool;
+
+    /// <summary>Pool blocks held now (tests and diagnostics).</summary>
+    internal int BlocksHeld
+    {
+        get
+        {
+            int blocks = 0;
+            for (ReceiveSegment? s = _head; s is not null; s = s.NextSegment)
+            {
+                blocks++;
+            }
+            return blocks;
+        }
+    }
+
+    /// <summary>The unconsumed bytes, oldest first.</summary>
+    public ReadOnlySequence<byte> Data => _head is null
+        ? ReadOnlySequence<byte>.Empty
+        : new ReadOnlySequence<byte>(_head, _headStart, _tail!, _tailEnd);
+
+    /// <summary>Room for the next transport read, at least <see cref="MinimumReadSize"/> bytes; <see cref="Advance"/> commits what it filled.</summary>
+    public Memory<byte> GetReadMemory()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_head is null)
+        {
+            _head = _tail = ReceiveSegment.Rent(_pool.Rent(Http2BufferPool.BlockSize), runningIndex: 0);
+        }
+        else if (_head == _tail && _headStart == _tailEnd)
+        {
+            // Drained: start the block over instead of leaving its front unused (no copy, nothing to move).
+            _headStart = _tailEnd = 0;
+        }
+        else if (_tail!.Memory.Length - _tailEnd < MinimumReadSize)
+        {
+            // The little room left goes unused: a sequence may not skip bytes inside a segment, so the block ends here.
+            _tail.EndAt(_tailEnd);
+            var next = ReceiveSegment.Rent(_pool.Rent(Http2BufferPool.BlockSize), _tail.RunningIndex + _tailEnd);
+            _tail.NextSegment = next;
+            _tail = next;
+            _tailEnd = 0;
+        }
+        return _tail!.WritableMemory(_tailEnd);
+    }
+
+    /// <summary>Commits <paramref name="count"/> bytes a read wrote into the memory <see cref="GetReadMemory"/> returned.</summary>
+    public void Advance(int count)
+    {
+        if (_tail is null || (uint)count > (uint)(_tail.Memory.Length - _tailEnd))
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), count, "more bytes than the read memory had room for");
+        }
+        _tailEnd += count;
+    }
+
+    /// <summary>
+    /// Drops the bytes before <paramref name="consumed"/>, a position in the latest <see cref="Data"/>; blocks
+    /// wholly before it go back to the pool.
+    /// </summary>
+    public void Consume(SequencePosition consumed)
+    {
+        if (_head is null)
+        {
+            return;
+        }
+        if (consumed.GetObject() is not ReceiveSegment segment)
+        {
+            throw new ArgumentException("not a position in this buffer's data", nameof(consumed));
+        }
+        int offset = consumed.GetInteger();
+        // A position at the very end of a full block is the start of the next one: let that block go too.
+        if (offset == segment.Memory.Length && segment != _tail)
+        {
+            segment = segment.NextSegment!;
+            offset = 0;
+        }
+        while (_head != segment)
+        {
+            ReceiveSegment done = _head!;
+            _head = done.NextSegment ?? throw new ArgumentException("not a position in this buffer's data", nameof(consumed));
+            done.Return();
+        }
+        _headStart = offset;
+    }
+
+    /// <summary>Gives every block back. Only once no read is pending into them.</summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        ReceiveSegment? segment = _head;
+        _head = _tail = null;
+        while (segment is not null)
+        {
+            ReceiveSegment? next = segment.NextSegment;
+            segment.Return();
+            segment = next;
+        }
+    }
+}
