@@ -120,13 +120,8 @@ internal sealed class Http2InputBuffer : IDisposable
     public void Dispose()
     {
         _disposed = true;
-        ReceiveSegment? segment = _head;
+        ReceiveSegment? head = _head;
         _head = _tail = null;
-        while (segment is not null)
-        {
-            ReceiveSegment? next = segment.NextSegment;
-            segment.Return();
-            segment = next;
-        }
+        ReceiveSegment.ReturnChain(head);
     }
 }

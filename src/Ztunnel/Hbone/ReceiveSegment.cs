@@ -64,6 +64,17 @@ internal sealed class ReceiveSegment : ReadOnlySequenceSegment<byte>
     /// </summary>
     public void EndAt(int length) => Memory = Memory[..length];
 
+    /// <summary><see cref="Return"/> for <paramref name="first"/> and every segment linked after it.</summary>
+    public static void ReturnChain(ReceiveSegment? first)
+    {
+        while (first is not null)
+        {
+            ReceiveSegment? next = first.NextSegment;
+            first.Return();
+            first = next;
+        }
+    }
+
     /// <summary>Gives the block back to its pool and this segment to the free list; nothing may read either afterwards.</summary>
     public void Return()
     {

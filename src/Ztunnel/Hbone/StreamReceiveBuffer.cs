@@ -289,13 +289,8 @@ internal sealed partial class StreamReceiveBuffer : IValueTaskSource, IThreadPoo
 
     private void ReturnAllLocked()
     {
-        ReceiveSegment? segment = _head;
+        ReceiveSegment? head = _head;
         _head = _tail = null;
-        while (segment is not null)
-        {
-            ReceiveSegment? next = segment.NextSegment;
-            segment.Return();
-            segment = next;
-        }
+        ReceiveSegment.ReturnChain(head);
     }
 }
