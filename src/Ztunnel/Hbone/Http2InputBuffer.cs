@@ -18,7 +18,10 @@ namespace Ztunnel.Hbone;
 /// </remarks>
 internal sealed class Http2InputBuffer : IDisposable
 {
-    /// <summary>A read gets at least this much room (four full TLS records' worth of frames), else a new block.</summary>
+    /// <summary>
+    /// A read gets at least this much room (one full TLS record's plaintext), else a new block; a read into a fresh
+    /// block can take up to four records at once.
+    /// </summary>
     public const int MinimumReadSize = 16 * 1024;
 
     private readonly MemoryPool<byte> _pool;

@@ -9,10 +9,10 @@ namespace Ztunnel.Hbone;
 /// to it with their block, so an idle stream holds none and a stream going busy again allocates nothing.
 /// </summary>
 /// <remarks>
-/// Every segment but the last of a sequence is full (the writer moves on only when a block has no room left, or
-/// cuts the segment short with <see cref="EndAt"/> first), so <see cref="ReadOnlySequenceSegment{T}.Memory"/> is
-/// the block's written bytes and never changes while a reader holds a sequence over it. A segment is returned (<see cref="Return"/>) under the same rule as its
-/// block: only once no reader can still see it.
+/// Every segment but the last of a sequence ends at its last written byte: the writer moves on only when a block
+/// has no room left, or first cuts the segment short with <see cref="EndAt"/>. So
+/// <see cref="ReadOnlySequenceSegment{T}.Memory"/> never changes while a reader holds a sequence over it. A segment
+/// is returned (<see cref="Return"/>) under the same rule as its block: only once no reader can still see it.
 /// </remarks>
 internal sealed class ReceiveSegment : ReadOnlySequenceSegment<byte>
 {

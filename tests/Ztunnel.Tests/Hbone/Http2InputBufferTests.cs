@@ -91,8 +91,9 @@ public sealed class Http2InputBufferTests
         // 100 bytes of the DATA frame.
         int fill = Block - 4096;
         byte[] filler = Frame((Http2FrameType)0xEE, fill - 100 - Http2FrameHeader.Size, seed: 6);
-        filler.CopyTo(input.GetReadMemory().Span);
-        frame.AsSpan(0, 100).CopyTo(input.GetReadMemory().Span[filler.Length..]);
+        Span<byte> first = input.GetReadMemory().Span;
+        filler.CopyTo(first);
+        frame.AsSpan(0, 100).CopyTo(first[filler.Length..]);
         input.Advance(fill);
         ReadOnlySequence<byte> data = input.Data;
         Http2FrameReader.TryReadFrame(ref data, HboneDefaults.MaxFrameSize, out _, out _).ShouldBeTrue();
