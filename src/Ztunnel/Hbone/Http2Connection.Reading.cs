@@ -28,6 +28,12 @@ public abstract partial class Http2Connection
         {
             while (true)
             {
+                if (_input.ReleaseIfDrained())
+                {
+                    // Between messages: wait for the next bytes without a buffer, so an idle connection holds none. On
+                    // NativeTlsStream this wait costs what the read's own wait did (no syscall after a drained read).
+                    await _transport.ReadAsync(Memory<byte>.Empty).ConfigureAwait(false);
+                }
                 int read = await _transport.ReadAsync(_input.GetReadMemory()).ConfigureAwait(false);
                 if (read == 0)
                 {

@@ -28,6 +28,10 @@ public abstract partial class Http2Connection : IAsyncDisposable
     private protected readonly TimeProvider _time;
     private protected readonly ILogger _logger;
     private readonly Http2InputBuffer _input;
+
+    /// <summary>Pool blocks the read loop holds (tests: only while the loop waits for the transport).</summary>
+    internal int InputBlocksHeld => _input.BlocksHeld;
+
     private protected readonly Dictionary<int, Http2Stream> _streams = [];
     private protected readonly HpackDecoder _hpack = new(4096, HboneDefaults.MaxHeaderListSize);
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);

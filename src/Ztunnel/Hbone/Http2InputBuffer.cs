@@ -13,8 +13,10 @@ namespace Ztunnel.Hbone;
 /// <remarks>
 /// Read loop only: one thread at a time, no locks. Blocks come from <see cref="Http2BufferPool"/> and are linked
 /// as <see cref="ReceiveSegment"/>s, so a frame larger than a block (we accept payloads up to
-/// <see cref="HboneDefaults.MaxFrameSize"/>) or one that straddles two reads is parsed without a copy. A
-/// connection holds one block from its first read until <see cref="Dispose"/>: its pending read needs one anyway.
+/// <see cref="HboneDefaults.MaxFrameSize"/>) or one that straddles two reads is parsed without a copy. Between
+/// messages the read loop gives its drained block back (<see cref="ReleaseIfDrained"/>) and waits for the next
+/// bytes with a zero-byte read: an idle connection holds no block (a pooled HBONE connection that once carried
+/// bulk traffic would keep 64 KiB resident for as long as it stays open).
 /// </remarks>
 internal sealed class Http2InputBuffer : IDisposable
 {
@@ -77,6 +79,27 @@ internal sealed class Http2InputBuffer : IDisposable
             _tailEnd = 0;
         }
         return _tail!.WritableMemory(_tailEnd);
+    }
+
+    /// <summary>
+    /// Gives the block back to the pool when every byte read has been consumed, so that waiting for the next bytes
+    /// holds no memory; true when the buffer holds no block now. A partial frame keeps its blocks.
+    /// </summary>
+    public bool ReleaseIfDrained()
+    {
+        if (_head is null)
+        {
+            return true;
+        }
+        if (_head != _tail || _headStart != _tailEnd)
+        {
+            return false;
+        }
+        ReceiveSegment drained = _head;
+        _head = _tail = null;
+        _headStart = _tailEnd = 0;
+        drained.Return();
+        return true;
     }
 
     /// <summary>Commits <paramref name="count"/> bytes a read wrote into the memory <see cref="GetReadMemory"/> returned.</summary>

@@ -115,6 +115,32 @@ public sealed class Http2InputBufferTests
     }
 
     [Fact]
+    public void ReleaseIfDrained_GivesTheBlockBack_OnlyWhenNoByteIsLeft()
+    {
+        // The read loop calls it between messages, before it waits for the next bytes.
+        var pool = new Http2BufferPool();
+        using var input = new Http2InputBuffer(pool);
+        input.ReleaseIfDrained().ShouldBeTrue("nothing read yet: nothing held");
+        byte[] frame = Frame(Http2FrameType.Data, 300, seed: 7);
+
+        Fill(input, frame.AsSpan(0, 100));
+        input.ReleaseIfDrained().ShouldBeFalse("a partial frame keeps its block");
+        input.BlocksHeld.ShouldBe(1);
+        Fill(input, frame.AsSpan(100));
+        ReadOnlySequence<byte> data = input.Data;
+        Http2FrameReader.TryReadFrame(ref data, HboneDefaults.MaxFrameSize, out _, out var payload).ShouldBeTrue();
+        payload.ToArray().ShouldBe(frame[Http2FrameHeader.Size..]);
+        input.Consume(data.Start);
+
+        input.ReleaseIfDrained().ShouldBeTrue();
+        input.BlocksHeld.ShouldBe(0);
+        pool.FreeCount.ShouldBe(1, "the block is back in the pool");
+        Fill(input, frame);
+        input.Data.ToArray().ShouldBe(frame, "the next read rents a block again");
+        pool.Rents.ShouldBe(2);
+    }
+
+    [Fact]
     public void Dispose_ReturnsEveryBlock_AndLaterReadsFail()
     {
         var pool = new Http2BufferPool();
@@ -153,6 +179,12 @@ public sealed class Http2InputBufferTests
         ReadOnlySequence<byte> data = input.Data;
         Http2FrameReader.TryReadFrame(ref data, HboneDefaults.MaxFrameSize, out _, out _).ShouldBeTrue();
         input.Consume(data.Start);
+    }
+
+    private static void Fill(Http2InputBuffer input, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(input.GetReadMemory().Span);
+        input.Advance(bytes.Length);
     }
 
     private static byte[] Frame(Http2FrameType type, int payloadLength, int seed)

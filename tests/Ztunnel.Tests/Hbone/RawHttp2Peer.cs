@@ -39,11 +39,17 @@ internal sealed class RawHttp2Peer : RawHttp2Endpoint
 
     /// <summary>
     /// Starts a peer and a client connected to it. <paramref name="serverSettings"/> is the server's first
-    /// SETTINGS; <paramref name="beforeSettings"/> lets a test send something else first instead.
+    /// SETTINGS; with <paramref name="sendSettings"/> false the test sends something else first instead.
+    /// <paramref name="wrapTransport"/> puts a stream of the test's between the client and its socket.
     /// </summary>
-    public static async Task<RawHttp2Peer> StartAsync(Http2Setting[]? serverSettings = null, TimeProvider? time = null, bool sendSettings = true)
+    public static async Task<RawHttp2Peer> StartAsync(
+        Http2Setting[]? serverSettings = null, TimeProvider? time = null, bool sendSettings = true, Func<Stream, Stream>? wrapTransport = null)
     {
         var (peer, clientStream) = await CreatePairAsync();
+        if (wrapTransport is not null)
+        {
+            clientStream = wrapTransport(clientStream);
+        }
         Task<Http2ClientConnection> start = Http2ClientConnection.StartAsync(clientStream, time ?? TimeProvider.System, NullLogger.Instance, CancellationToken.None);
         await peer.ReadClientPrefaceAsync();
         if (!sendSettings)

@@ -106,7 +106,10 @@ internal sealed partial class NativeTlsStream
             ThrowIfDisposedLocked();
             if (destination.IsEmpty)
             {
-                wantRead = OpenSsl.SSL_has_pending(_ssl) == 0 && !PeekLocked();
+                // A zero-byte read only asks whether a read would find data. After a drained small read (as for a
+                // real read below) the answer is no without asking the socket: the peek would be an EAGAIN.
+                wantRead = OpenSsl.SSL_has_pending(_ssl) == 0
+                    && ((waitIfDrained && !_socket.ReadMayFindData) || !PeekLocked());
                 return 0;
             }
             if (waitIfDrained && !_socket.ReadMayFindData && OpenSsl.SSL_has_pending(_ssl) == 0)
@@ -171,8 +174,11 @@ internal sealed partial class NativeTlsStream
     {
         OpenSslError.ClearBeforeCall();
         int seen = _socket.ReadEvents;
+        int socketReads = t_socketReads;
         byte peeked;
-        if (OpenSsl.SSL_peek_ex(_ssl, &peeked, 1, out _) == 1)
+        int result = OpenSsl.SSL_peek_ex(_ssl, &peeked, 1, out _);
+        SocketReads += t_socketReads - socketReads;
+        if (result == 1)
         {
             return true;
         }

@@ -124,6 +124,37 @@ public sealed class NativeTlsStreamTests : IDisposable
     }
 
     [Fact]
+    public async Task ZeroByteWaitThenRead_SmallMessages_OneSocketReadEach()
+    {
+        // How the HTTP/2 read loop waits between messages: a zero-byte read (holding no buffer), then the read. After a
+        // drained small read the zero-byte read waits for the poller without asking the socket (an EAGAIN read).
+        await using NativeBothSides pair = await ConnectBothSidesAsync();
+        var (client, server) = (pair.Client, pair.Server);
+        const int Messages = 200;
+        long readsBefore = server.SocketReads;
+        byte[] into = new byte[4096];
+
+        for (int i = 0; i < Messages; i++)
+        {
+            byte[] request = NativeTlsPair.RandomBytes(64 + i);
+            ValueTask<int> wait = server.ReadAsync(Memory<byte>.Empty); // waits before the message is sent
+            await client.WriteAsync(request);
+            await client.FlushAsync();
+            (await wait.AsTask().WaitAsync(LoopbackTls.HangGuard)).ShouldBe(0);
+            int read = await server.ReadAsync(into).AsTask().WaitAsync(LoopbackTls.HangGuard);
+            into.AsSpan(0, read).ToArray().ShouldBe(request, "one record, read whole after the wait");
+        }
+
+        (server.SocketReads - readsBefore).ShouldBeInRange(Messages, Messages + 2);
+
+        // The end still ends a zero-byte wait, and the read after it reports it.
+        await client.ShutdownAsync();
+        client.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        (await server.ReadAsync(Memory<byte>.Empty).AsTask().WaitAsync(LoopbackTls.HangGuard)).ShouldBe(0);
+        (await server.ReadAsync(into).AsTask().WaitAsync(LoopbackTls.HangGuard)).ShouldBe(0);
+    }
+
+    [Fact]
     public async Task Read_SmallMessagesOneAtATime_OneSocketReadEach()
     {
         // A request/response exchange: each message arrives alone, while the reader already waits. OpenSSL's receive
