@@ -4,11 +4,11 @@ namespace Ztunnel.Hbone;
 
 /// <summary>
 /// The bytes an HTTP/2 connection has read from its transport and not yet parsed into frames: what a
-/// <c>StreamPipeReader</c> did before, minus two costs per received message. The read loop reads straight into
+/// <c>StreamPipeReader</c> did before, minus its costs per received message. The read loop reads straight into
 /// <see cref="GetReadMemory"/>, so no reader of ours waits in between (a <c>StreamPipeReader</c> passed its own
 /// cancellation token to every read, which registered on it each time it had to wait, and added one more async
-/// state machine per message). And a drained buffer keeps its block and starts over at its first byte, where
-/// the pipe gave the block back to the pool and rented one again for every message.
+/// state machine per message). A drained buffer that keeps its block starts over at its first byte; the read loop
+/// gives it back instead before it waits (<see cref="ReleaseIfDrained"/>, remarks).
 /// </summary>
 /// <remarks>
 /// Read loop only: one thread at a time, no locks. Blocks come from <see cref="Http2BufferPool"/> and are linked

@@ -14,8 +14,8 @@ public sealed class Http2InputBufferTests
     [Fact]
     public void SmallMessages_ReuseOneBlock_FromItsFirstByte_WithoutAllocating()
     {
-        // Request/response traffic: every read is parsed whole. The pipe this replaced gave its block back to the
-        // pool and rented one again for each message.
+        // Every read is parsed whole and the block is kept (the read loop gives it back between messages instead,
+        // see the ReleaseIfDrained test; the discard loop after a connection error keeps it).
         var pool = new Http2BufferPool();
         using var input = new Http2InputBuffer(pool);
         byte[] message = Frame(Http2FrameType.Data, 100, seed: 1);
