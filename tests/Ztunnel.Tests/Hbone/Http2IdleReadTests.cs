@@ -23,10 +23,10 @@ public sealed class Http2IdleReadTests
         await tunnel.ReadExactlyAsync(received).AsTask().WaitAsync(Guard);
         received.ShouldBe(bulk);
 
-        // The next read the loop leaves waiting, once it has processed a PING, shows what an idle connection keeps.
-        Task<int> parked = watch!.NextWaitingReadAsync();
+        // Once the client has answered a PING, every frame sent is processed: the read it then waits in (from now
+        // until more data comes) shows what an idle connection keeps.
         await peer.SyncAsync();
-        (await parked.WaitAsync(Guard)).ShouldBe(0, "the read an idle connection waits in takes no buffer");
+        (await watch!.WaitingReadAsync().WaitAsync(Guard)).ShouldBe(0, "the read an idle connection waits in takes no buffer");
         peer.Client.InputBlocksHeld.ShouldBe(0);
 
         // And it goes on reading: the data after the wait arrives whole.
@@ -35,27 +35,52 @@ public sealed class Http2IdleReadTests
         received.ShouldBe(bulk);
     }
 
-    /// <summary>Passes everything through; reports the buffer size of each read that has to wait for the peer.</summary>
+    /// <summary>Passes everything through; tells which buffer size the read waiting for the peer (if any) was given.</summary>
     private sealed class ReadWatchingStream(Stream inner) : Stream
     {
-        private TaskCompletionSource<int> _waiting = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Lock _sync = new();
+        private int _waitingLength = -1;
+        private TaskCompletionSource<int>? _nextWait;
 
-        /// <summary>The buffer length of the next read call that does not complete at once.</summary>
-        public Task<int> NextWaitingReadAsync()
+        /// <summary>The buffer length of the read waiting now, or else of the next read that has to wait.</summary>
+        public Task<int> WaitingReadAsync()
         {
-            var next = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-            Volatile.Write(ref _waiting, next);
-            return next.Task;
+            lock (_sync)
+            {
+                if (_waitingLength >= 0)
+                {
+                    return Task.FromResult(_waitingLength);
+                }
+                _nextWait ??= new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+                return _nextWait.Task;
+            }
         }
 
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
             ValueTask<int> read = inner.ReadAsync(buffer, cancellationToken);
-            if (!read.IsCompleted)
+            return read.IsCompleted ? read : WaitAsync(read, buffer.Length);
+        }
+
+        private async ValueTask<int> WaitAsync(ValueTask<int> read, int length)
+        {
+            lock (_sync)
             {
-                Volatile.Read(ref _waiting).TrySetResult(buffer.Length);
+                _waitingLength = length;
+                _nextWait?.TrySetResult(length);
+                _nextWait = null;
             }
-            return read;
+            try
+            {
+                return await read;
+            }
+            finally
+            {
+                lock (_sync)
+                {
+                    _waitingLength = -1;
+                }
+            }
         }
 
         public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
