@@ -2,14 +2,15 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Ztunnel.Hbone;
+using Ztunnel.Proxy;
 
 namespace Ztunnel.Daemon;
 
 /// <summary>
 /// Gives memory back after a burst of traffic. Every <see cref="Period"/> it checks whether the daemon is
-/// quiet (a period with under <see cref="QuietRentsPerPeriod"/> HTTP/2 buffer blocks rented and
+/// quiet (a period with under <see cref="QuietChunksPerPeriod"/> chunks relayed and
 /// <see cref="QuietBytesPerPeriod"/> allocated). If so, it releases the free pool blocks beyond
-/// <see cref="QuietRentsPerPeriod"/> (<see cref="Http2BufferPool.Trim"/>) and, when there is something to
+/// <see cref="KeptFreeBlocks"/> (<see cref="Http2BufferPool.Trim"/>) and, when there is something to
 /// give back (<see cref="CollectAfterReleasedBlocks"/> released blocks or
 /// <see cref="CollectAfterAllocatedBytes"/> allocated since the last time), runs one full, compacting GC
 /// that also decommits the free GC regions (<see cref="GCCollectionMode.Aggressive"/>), then hands glibc's
@@ -41,43 +42,51 @@ internal sealed partial class MemoryTrimmer : IDisposable
     public const long QuietBytesPerPeriod = 128 * 1024;
 
     /// <summary>
-    /// Blocks rented within one period below which the daemon counts as quiet: bulk HBONE traffic allocates
-    /// nothing but rents a block per 64 KiB relayed, request/response traffic one per message; keepalive
-    /// PINGs of idle pooled connections rent a few.
+    /// Chunks relayed within one period (<see cref="RelayCounters.ChunksRelayed"/>, all connections) below which
+    /// the daemon counts as quiet: bulk traffic relays a chunk per 16-256 KiB, request/response traffic one per
+    /// message. Relayed data, not pool rents: every keepalive PING and its ACK rent HTTP/2 buffer blocks on
+    /// both ends, so with rents as the measure a node with more than ~80 idle pooled connections (they live
+    /// up to <see cref="HboneDefaults.PoolIdleTimeout"/>) never counted as quiet and never gave memory back.
     /// </summary>
-    public const long QuietRentsPerPeriod = 8;
+    public const long QuietChunksPerPeriod = 8;
+
+    /// <summary>Free pool blocks kept when trimming, so the next request after a quiet spell allocates nothing.</summary>
+    public const int KeptFreeBlocks = 8;
 
     /// <summary>Released pool blocks that are worth a collection (1 MiB).</summary>
     public const int CollectAfterReleasedBlocks = 1024 * 1024 / Http2BufferPool.BlockSize;
 
     private readonly Http2BufferPool _pool;
     private readonly Func<long> _allocatedBytes;
+    private readonly Func<long> _chunksRelayed;
     private readonly Action _collect;
     private readonly ILogger _logger;
     private readonly ITimer _timer;
     private readonly Lock _sync = new();
     private long _allocatedAtTick;
-    private long _rentsAtTick;
+    private long _chunksAtTick;
     private long _allocatedAtCollection;
     private int _releasedSinceCollection;
 
-    internal MemoryTrimmer(Http2BufferPool pool, TimeProvider time, Func<long> allocatedBytes, Action collect, ILogger logger)
+    internal MemoryTrimmer(Http2BufferPool pool, TimeProvider time, Func<long> allocatedBytes, Func<long> chunksRelayed, Action collect, ILogger logger)
     {
         _pool = pool;
         _allocatedBytes = allocatedBytes;
+        _chunksRelayed = chunksRelayed;
         _collect = collect;
         _logger = logger;
         _allocatedAtTick = _allocatedAtCollection = allocatedBytes();
-        _rentsAtTick = pool.Rents;
+        _chunksAtTick = chunksRelayed();
         _timer = time.CreateTimer(static s => ((MemoryTrimmer)s!).Tick(), this, Period, Period);
     }
 
     /// <summary>Number of collections this trimmer has induced (for tests and diagnostics).</summary>
     internal int Collections { get; private set; }
 
-    /// <summary>The daemon's trimmer: the shared HTTP/2 pool, the real clock and the real GC.</summary>
+    /// <summary>The daemon's trimmer: the shared HTTP/2 pool, every relay's chunks, the real clock and the real GC.</summary>
     public static MemoryTrimmer Start(ILogger logger) =>
-        new(Http2BufferPool.Shared, TimeProvider.System, static () => GC.GetTotalAllocatedBytes(precise: false), CollectAll, logger);
+        new(Http2BufferPool.Shared, TimeProvider.System, static () => GC.GetTotalAllocatedBytes(precise: false),
+            static () => RelayCounters.ChunksRelayed, CollectAll, logger);
 
     private static bool s_mallocTrimMissing;
 
@@ -115,16 +124,16 @@ internal sealed partial class MemoryTrimmer : IDisposable
         }
         try
         {
-            long rents = _pool.Rents;
+            long chunks = _chunksRelayed();
             long allocated = _allocatedBytes();
-            bool quiet = allocated - _allocatedAtTick < QuietBytesPerPeriod && rents - _rentsAtTick < QuietRentsPerPeriod;
+            bool quiet = allocated - _allocatedAtTick < QuietBytesPerPeriod && chunks - _chunksAtTick < QuietChunksPerPeriod;
             _allocatedAtTick = allocated;
-            _rentsAtTick = rents;
+            _chunksAtTick = chunks;
             if (!quiet)
             {
                 return;
             }
-            _releasedSinceCollection += _pool.Trim(keep: (int)QuietRentsPerPeriod);
+            _releasedSinceCollection += _pool.Trim(keep: KeptFreeBlocks);
             bool worthIt = _releasedSinceCollection >= CollectAfterReleasedBlocks ||
                 allocated - _allocatedAtCollection >= CollectAfterAllocatedBytes;
             if (!worthIt)

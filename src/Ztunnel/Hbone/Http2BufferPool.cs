@@ -35,7 +35,7 @@ internal sealed class Http2BufferPool : MemoryPool<byte>
     /// <summary>Free blocks held now (for tests and diagnostics).</summary>
     internal int FreeCount => Volatile.Read(ref _freeCount);
 
-    /// <summary>Blocks rented since start: how busy the HTTP/2 data path is (Daemon.MemoryTrimmer).</summary>
+    /// <summary>Blocks rented since start (for tests and diagnostics: a path that churns blocks shows here).</summary>
     internal long Rents => Interlocked.Read(ref _rents);
 
     public override IMemoryOwner<byte> Rent(int minBufferSize = -1)

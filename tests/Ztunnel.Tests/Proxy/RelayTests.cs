@@ -46,6 +46,7 @@ public sealed class RelayTests : IAsyncLifetime
     {
         byte[] up = RandomNumberGenerator.GetBytes(8 * 1024 * 1024 + 13);
         byte[] down = RandomNumberGenerator.GetBytes(3 * 1024 * 1024 + 7);
+        long chunksBefore = RelayCounters.ChunksRelayed;
 
         Task sendUp = SendAndFinishAsync(_client, up);
         Task sendDown = SendAndFinishAsync(_server, down);
@@ -58,6 +59,9 @@ public sealed class RelayTests : IAsyncLifetime
         SHA256.HashData(atClient).ShouldBe(SHA256.HashData(down));
         _tracked.Counters.ClientToServer.ShouldBe(up.Length);
         _tracked.Counters.ServerToClient.ShouldBe(down.Length);
+        // The process-wide count the memory trimmer reads (other tests only add to it): chunks are at most
+        // Relay.MaxBufferSize, so these two transfers took at least this many.
+        (RelayCounters.ChunksRelayed - chunksBefore).ShouldBeGreaterThanOrEqualTo((up.Length + down.Length) / Relay.MaxBufferSize);
     }
 
     [Fact]
