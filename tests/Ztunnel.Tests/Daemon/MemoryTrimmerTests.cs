@@ -86,7 +86,7 @@ public sealed class MemoryTrimmerTests : IDisposable
         Burst(64);
         _time.Advance(MemoryTrimmer.Period);
 
-        // 2000 idle pooled connections: each PING exchange rents a block for the frame written and one for the
+        // 1000 idle pooled connections: each PING exchange rents a block for the frame written and one for the
         // frame read, on both ends, every 10 s: about 100 blocks per half second on this end, each given back as
         // soon as its frame is written or parsed, and no data relayed.
         for (int i = 0; i < 4; i++)
