@@ -3,13 +3,16 @@
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY . .
-# Self-contained and trimmed (src/Ztunnel/Ztunnel.csproj): the same build `make publish` makes and the tests run.
-RUN dotnet publish src/Ztunnel/Ztunnel.csproj -c Release -r linux-x64 -o /out
+# One NativeAOT executable (src/Ztunnel/Ztunnel.csproj), the same build `make publish` makes and the tests run.
+# NativeAOT links with the system's C toolchain and zlib.
+RUN apt-get update && apt-get install -y --no-install-recommends clang zlib1g-dev \
+    && rm -rf /var/lib/apt/lists/*
+RUN scripts/publish.sh /out
 
-# No .NET runtime in the image: the publish carries its own trimmed copy; runtime-deps has glibc and OpenSSL.
+# No .NET runtime in the image: the executable has it linked in; runtime-deps has glibc and OpenSSL.
 FROM mcr.microsoft.com/dotnet/runtime-deps:10.0
 RUN apt-get update && apt-get install -y --no-install-recommends iptables iproute2 \
     && rm -rf /var/lib/apt/lists/*
-COPY --from=build /out /app
+COPY --from=build /out/ztunnel /app/ztunnel
 ENTRYPOINT ["/app/ztunnel"]
 CMD ["run", "--config", "/etc/ztunnel/config.yaml"]

@@ -10,7 +10,7 @@ deps:
 build:
 	dotnet build Ztunnel.sln -c Release -nologo -clp:ErrorsOnly
 
-## The daemon as it ships: self-contained, trimmed, linux-x64, in $(PUBLISH_DIR) (default dist/linux-x64).
+## The daemon as it ships: one NativeAOT executable, linux-x64, in $(PUBLISH_DIR) (default dist/linux-x64).
 PUBLISH_DIR ?= dist/linux-x64
 publish:
 	@scripts/publish.sh $(PUBLISH_DIR)

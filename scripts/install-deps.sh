@@ -4,6 +4,8 @@
 set -euo pipefail
 
 want=(openssl iptables iproute2 python3-h2 tcpdump procps curl prometheus)
+# The NativeAOT publish (scripts/publish.sh) links with the C toolchain and zlib.
+want+=(gcc zlib1g-dev)
 [ "${1:-}" = "--bench" ] && want+=(iperf3 stunnel4 haproxy jq curl util-linux)
 
 missing=()

@@ -7,7 +7,7 @@ results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 
 dotnet build Ztunnel.sln -c Release -nologo -clp:ErrorsOnly || exit 1
-# The end-to-end tests run the daemon as it ships (self-contained, trimmed): what trimming would break shows here.
+# The end-to-end tests run the daemon as it ships (NativeAOT): what ahead-of-time compilation would break shows here.
 scripts/publish.sh "$results/publish" || exit 1
 
 status=0

@@ -4,7 +4,7 @@ using Ztunnel.E2E.Mesh;
 namespace Ztunnel.E2E.Daemon;
 
 /// <summary>
-/// How the shipped executable runs, as opposed to what it does: settings whose loss shows only as memory.
+/// How the shipped executable runs, as opposed to what it does: properties whose loss shows only as memory.
 /// </summary>
 public sealed class ShippedRuntimeTests : IDisposable
 {
@@ -13,12 +13,13 @@ public sealed class ShippedRuntimeTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     /// <summary>
-    /// Dynamic code is off: the first YAML document makes YamlDotNet build a <c>RegexOptions.Compiled</c> regex,
-    /// which with dynamic code on generates IL through Reflection.Emit and JIT-compiles it (about 300 more
-    /// methods and 0.5-1 MiB of RSS per daemon). The runtime's own JIT log (names of compiled methods) shows it.
+    /// The shipped daemon is compiled ahead of time: it parses its YAML (YamlDotNet, System.Text.Json, the CLI)
+    /// with no JIT behind it. A JIT build writes the runtime's JIT log for the methods it compiles; the NativeAOT
+    /// executable has no JIT to write one. Losing NativeAOT costs ~20 MiB of RSS per daemon (docs/performance.md).
+    /// Against the `make build` output (ZTUNNEL_BINARY unset, a JIT build) only the parse is checked.
     /// </summary>
     [Fact]
-    public async Task ConfigCheck_ParsesYaml_WithoutGeneratingIl()
+    public async Task ConfigCheck_ParsesYaml_WithNoJitBehindIt()
     {
         string config = Path.Combine(_dir, "config.yaml");
         await File.WriteAllTextAsync(config, """
@@ -35,10 +36,10 @@ public sealed class ShippedRuntimeTests : IDisposable
         };
         (int exitCode, string stdout, string stderr) = await ProcessRunner.RunAsync(ZtunnelBinary.Path, environment, "config", "check", config);
         exitCode.ShouldBe(0, stdout + stderr);
-
-        string compiled = await File.ReadAllTextAsync(jitLog);
-        compiled.ShouldContain("YamlDotNet.Core.Parser"); // the log is real, and the YAML was parsed
-        compiled.ShouldNotContain("System.Reflection.Emit");
-        compiled.ShouldNotContain("RegexCompiler");
+        stdout.ShouldContain("OK: node node-a, trust domain cluster.local, 1 workloads");
+        if (ZtunnelBinary.IsOverridden)
+        {
+            File.Exists(jitLog).ShouldBeFalse("the shipped daemon JIT-compiled methods: it is not the NativeAOT build");
+        }
     }
 }

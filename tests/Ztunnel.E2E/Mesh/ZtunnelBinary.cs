@@ -13,6 +13,9 @@ public static class ZtunnelBinary
 
     public static string Path => Located.Value;
 
+    /// <summary>True when <c>ZTUNNEL_BINARY</c> names the binary: what make test sets to the published daemon.</summary>
+    public static bool IsOverridden => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("ZTUNNEL_BINARY"));
+
     /// <summary>Runs the binary (not as a daemon: <c>ca init</c>, <c>version</c>) and returns stdout; throws on failure.</summary>
     public static Task<string> RunAsync(params string[] arguments) => ProcessRunner.CheckedAsync(Path, arguments);
 
