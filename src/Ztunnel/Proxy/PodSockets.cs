@@ -16,13 +16,14 @@ internal static class PodSockets
     public static async Task<PolledSocket> ConnectAsync(ProxyContext context, EnrolledPod pod, IPEndPoint target, IPAddress? sourceAddress, CancellationToken cancellationToken)
     {
         IPEndPoint? transparentSource = sourceAddress is null ? null : new IPEndPoint(sourceAddress, 0);
+        // A connection with the client's source is the one to the app in this pod: it stays on the pod's loopback.
+        bool toAppInPod = sourceAddress is not null;
         Socket created = await context.Netns.CreateConnectingSocketAsync(pod.NetnsHandle, pod.Netns, target.AddressFamily, InpodConfig.DaemonMark, transparentSource);
         PolledSocket socket;
         try
         {
-            if (sourceAddress is not null)
+            if (toAppInPod)
             {
-                // A connection with the client's source is the one to the app in this pod: it stays on the pod's loopback.
                 SocketOptions.UsePodLocalCongestionControl(created);
             }
             socket = new PolledSocket(created);
@@ -32,11 +33,9 @@ internal static class PodSockets
             created.Dispose();
             throw;
         }
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(context.ConnectTimeout);
         try
         {
-            await socket.ConnectAsync(target, timeout.Token);
+            await socket.ConnectAsync(target, cancellationToken, targetIsLocal: toAppInPod, context.ConnectTimeout);
             socket.Socket.NoDelay = true;
             return socket;
         }

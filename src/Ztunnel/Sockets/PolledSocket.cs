@@ -65,27 +65,55 @@ internal sealed class PolledSocket : IDisposable
     /// <summary>Readable events seen so far, for a reader that receives by other means (OpenSSL's socket BIO).</summary>
     public int ReadEvents => _readable.Events;
 
-    /// <summary>Connects to <paramref name="target"/>. Throws <see cref="SocketException"/> when refused or unreachable.</summary>
-    public async Task ConnectAsync(IPEndPoint target, CancellationToken cancellationToken)
+    /// <summary>
+    /// Connects to <paramref name="target"/>. Throws <see cref="SocketException"/> when refused or unreachable, and
+    /// <see cref="OperationCanceledException"/> when cancelled or when <paramref name="timeout"/> (if any) passes first.
+    /// <paramref name="targetIsLocal"/>: the target is an address of the socket's own network namespace.
+    /// </summary>
+    /// <remarks>
+    /// To a local address the kernel runs the whole handshake inside connect(2) (the SYN, the listener's SYN-ACK and
+    /// the ACK are all delivered over lo in the call's softirq), yet a non-blocking connect still says EINPROGRESS. So
+    /// for a local target a second connect(2) follows at once and finds the connection made, instead of a wait for the
+    /// poller's writable event: a wake-up and a hop through the readiness signal saved per connection to the app. The
+    /// timeout's timer is set only for a connection that has to be waited for.
+    /// </remarks>
+    public async Task ConnectAsync(IPEndPoint target, CancellationToken cancellationToken, bool targetIsLocal = false, TimeSpan? timeout = null)
     {
         if (_id != 0)
         {
             throw new InvalidOperationException("the socket is connected already");
         }
-        while (true)
+        CancellationTokenSource? timer = null;
+        try
         {
-            int seen = _writable.Events;
-            bool connected = LinuxNative.ConnectNoWait(Socket.SafeHandle, target);
-            if (_id == 0)
+            while (true)
             {
-                _id = _poller.Add(this); // the handshake is under way (or done): from here on events are real
+                int seen = _writable.Events;
+                bool connected = LinuxNative.ConnectNoWait(Socket.SafeHandle, target);
+                if (_id == 0)
+                {
+                    _id = _poller.Add(this); // the handshake is under way (or done): from here on events are real
+                    if (!connected && targetIsLocal)
+                    {
+                        connected = LinuxNative.ConnectNoWait(Socket.SafeHandle, target);
+                    }
+                }
+                if (connected)
+                {
+                    return;
+                }
+                if (timeout is { } limit && timer is null)
+                {
+                    timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    timer.CancelAfter(limit);
+                }
+                // Writable means the handshake ended, one way or the other; the next connect(2) says which.
+                await _writable.WaitAsync(seen, timer?.Token ?? cancellationToken).ConfigureAwait(false);
             }
-            if (connected)
-            {
-                return;
-            }
-            // Writable means the handshake ended, one way or the other; the next connect(2) says which.
-            await _writable.WaitAsync(seen, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            timer?.Dispose();
         }
     }
 

@@ -4,9 +4,9 @@ using Ztunnel.Proxy;
 namespace Ztunnel.Telemetry;
 
 /// <summary>
-/// The proxy's connection observer: metrics and access log. Per connection it resolves the peers and renders
-/// the label set once (in <see cref="Opened"/>) and keeps them in a <see cref="ConnectionRecord"/>; nothing
-/// happens per chunk. Byte counters of live connections are folded into the totals at every scrape, so long
+/// The proxy's connection observer: metrics and access log. Per connection it resolves the peers and finds the
+/// series once (in <see cref="Opened"/>: from <see cref="TcpSeriesCache"/>, or by rendering the label set) and keeps
+/// them in a <see cref="ConnectionRecord"/>; nothing happens per chunk. Byte counters of live connections are folded into the totals at every scrape, so long
 /// connections show on dashboards while they run.
 /// </summary>
 /// <remarks>
@@ -23,6 +23,7 @@ internal sealed class ConnectionTelemetry : IConnectionObserver, IMetricsCollect
     private readonly string _trustDomain;
     private readonly string _clusterId;
     private readonly AccessLog? _accessLog;
+    private readonly TcpSeriesCache _seriesCache = new();
 
     public ConnectionTelemetry(StateStore state, ConnectionTracker connections, string trustDomain, AccessLog? accessLog, string clusterId = TcpLabels.DefaultClusterId)
     {
@@ -96,16 +97,22 @@ internal sealed class ConnectionTelemetry : IConnectionObserver, IMetricsCollect
 
     private TcpSeries Series(in ConnectionPeers peers, string responseFlags)
     {
+        if (_seriesCache.TryGet(peers, responseFlags, out TcpSeries series))
+        {
+            return series;
+        }
         var labels = new LabelWriter(LabelCapacity);
         try
         {
             TcpLabels.Render(ref labels, peers, responseFlags, _clusterId);
-            return Metrics.GetSeries(labels.Complete(), isFailure: responseFlags != ResponseFlags.None);
+            series = Metrics.GetSeries(labels.Complete(), isFailure: responseFlags != ResponseFlags.None);
         }
         finally
         {
             labels.Dispose();
         }
+        _seriesCache.Add(peers, responseFlags, series);
+        return series;
     }
 
     private void CountDenial(in ConnectionPeers peers, string? policy)

@@ -170,6 +170,33 @@ public sealed class PolledSocketTests
     }
 
     [Fact]
+    public async Task Connect_ToALocalClosedPort_IsRefused()
+    {
+        // Bound, never listening: the port answers a SYN with a reset.
+        using var bound = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        bound.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var closedPort = (IPEndPoint)bound.LocalEndPoint!;
+        using var refused = new PolledSocket(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+        var error = await Should.ThrowAsync<SocketException>(refused.ConnectAsync(closedPort, CancellationToken.None, targetIsLocal: true).WaitAsync(Guard));
+        error.SocketErrorCode.ShouldBe(SocketError.ConnectionRefused);
+    }
+
+    [Fact]
+    public async Task Connect_ThatIsNeverAnswered_EndsAtTheTimeout()
+    {
+        // A listener whose accept queue is full drops every further SYN: the connect stays in SYN-SENT. With a
+        // backlog of 0 the queue holds one connection.
+        using Socket listener = Listen(backlog: 0);
+        var target = (IPEndPoint)listener.LocalEndPoint!;
+        using var queued = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await queued.ConnectAsync(target).WaitAsync(Guard);
+        using var polled = new PolledSocket(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+
+        await Should.ThrowAsync<OperationCanceledException>(
+            polled.ConnectAsync(target, CancellationToken.None, targetIsLocal: true, timeout: TimeSpan.FromMilliseconds(300)).WaitAsync(Guard));
+    }
+
+    [Fact]
     public async Task Accept_TakesEveryConnectionOfABurst_ThenWaitsForTheNext()
     {
         using var listener = PolledSocket.Listening(Listen(backlog: 16));

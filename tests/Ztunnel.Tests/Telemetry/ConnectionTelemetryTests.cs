@@ -1,7 +1,11 @@
 using System.Diagnostics;
+using System.Net;
 using Xunit.Abstractions;
+using Ztunnel.Authorization;
+using Ztunnel.Discovery;
 using Ztunnel.Proxy;
 using Ztunnel.Telemetry;
+using Ztunnel.Tls;
 
 namespace Ztunnel.Tests.Telemetry;
 
@@ -185,6 +189,66 @@ public sealed class ConnectionTelemetryTests(ITestOutputHelper output)
 
         _fixture.Telemetry.Metrics.SeriesCount.ShouldBe(1);
         _fixture.Scrape().Value(Opened).ShouldBe(5);
+    }
+
+    [Fact]
+    public void WorkloadRelabelled_TheNextConnection_CarriesTheNewLabels()
+    {
+        Open(TelemetryFixture.OutboundHbone());
+        Workload relabelled = TelemetryFixture.Httpbin with
+        {
+            Labels = new Dictionary<string, string>(TelemetryFixture.Httpbin.Labels) { ["app.kubernetes.io/version"] = "v3" },
+        };
+        _fixture.Store.Publish(new MeshState([TelemetryFixture.Sleep, relabelled], [TelemetryFixture.HttpbinService], PolicySet.Empty));
+
+        Open(TelemetryFixture.OutboundHbone());
+
+        Exposition scrape = _fixture.Scrape();
+        scrape.Value(Opened, ("destination_canonical_revision", "v2")).ShouldBe(1);
+        scrape.Value(Opened, ("destination_canonical_revision", "v3")).ShouldBe(1);
+    }
+
+    [Fact]
+    public void SameWorkloads_DifferentVerifiedPrincipals_CountApart()
+    {
+        ConnectionDescription asSleep = TelemetryFixture.InboundHbone();
+        ConnectionDescription asOther = asSleep with { SourceIdentity = new SpiffeId(TelemetryFixture.TrustDomain, "app", "other") };
+
+        Open(asSleep);
+        Open(asOther);
+        Open(asSleep);
+
+        Exposition scrape = _fixture.Scrape();
+        scrape.Value(Opened, ("source_principal", "spiffe://cluster.local/ns/app/sa/sleep")).ShouldBe(2);
+        scrape.Value(Opened, ("source_principal", "spiffe://cluster.local/ns/app/sa/other")).ShouldBe(1);
+        scrape.Samples(Opened).ShouldAllBe(s => s.Labels["source_workload"] == "sleep");
+    }
+
+    [Fact]
+    public void MoreWorkloadPairsThanTheSeriesCacheHolds_EachCountsUnderItsOwnLabels()
+    {
+        // Three times the cache's slots, opened twice each in two passes: every second pass meets slots that
+        // other pairs took over since, and must still count each connection under its own workload.
+        int clients = 3 * TcpSeriesCache.Slots;
+        var workloads = Enumerable.Range(0, clients).Select(i => TelemetryFixture.Sleep with
+        {
+            Uid = $"uid-client-{i}",
+            Name = $"client-{i}",
+            Addresses = [new IPAddress([10, 1, (byte)(i / 250), (byte)(1 + i % 250)])],
+        }).ToList();
+        _fixture.Store.Publish(new MeshState([.. workloads, TelemetryFixture.Httpbin], [TelemetryFixture.HttpbinService], PolicySet.Empty));
+
+        for (int pass = 0; pass < 2; pass++)
+        {
+            foreach (Workload client in workloads)
+            {
+                Open(TelemetryFixture.OutboundHbone() with { Source = new IPEndPoint(client.Addresses[0], 40000), SourceWorkloadUid = client.Uid });
+            }
+        }
+
+        Exposition scrape = _fixture.Scrape();
+        scrape.Samples(Opened).Count().ShouldBe(clients);
+        scrape.Samples(Opened).ShouldAllBe(s => s.Value == 2);
     }
 
     [Fact]
