@@ -53,9 +53,19 @@ internal sealed class Http2BufferPool : MemoryPool<byte>
         {
             block = new Block(this);
         }
-        block.Rented = true;
+        block.Rented();
         return block;
     }
+
+    /// <summary>
+    /// Takes one more reference to <paramref name="owner"/>, a block rented from any instance of this pool: each
+    /// holder disposes its own reference, and the block goes back to its pool with the last. False for memory from
+    /// anywhere else (the caller copies instead).
+    /// </summary>
+    internal static bool TryRetain(IMemoryOwner<byte>? owner) => owner is Block block && block.TryRetain();
+
+    /// <summary>True when someone besides the caller holds a reference to <paramref name="owner"/> (see <see cref="TryRetain"/>).</summary>
+    internal static bool IsShared(IMemoryOwner<byte>? owner) => owner is Block block && block.References > 1;
 
     /// <summary>
     /// Releases free blocks until at most <paramref name="keep"/> are left. Meant for quiet times: trimming
@@ -96,21 +106,45 @@ internal sealed class Http2BufferPool : MemoryPool<byte>
     private sealed class Block(Http2BufferPool pool) : IMemoryOwner<byte>
     {
         private readonly NativeMemoryBlock _memory = new(BlockSize);
+        // Holders of the rented block: 1 from Rent, one more per TryRetain; 0 while it is free.
+        private int _references;
 
-        public bool Rented { get; set; }
+        public int References => Volatile.Read(ref _references);
 
         public Memory<byte> Memory => _memory.Memory;
+
+        public void Rented() => Volatile.Write(ref _references, 1);
+
+        public bool TryRetain()
+        {
+            int references = Volatile.Read(ref _references);
+            while (references > 0)
+            {
+                int seen = Interlocked.CompareExchange(ref _references, references + 1, references);
+                if (seen == references)
+                {
+                    return true;
+                }
+                references = seen;
+            }
+            return false; // not rented: nobody may hand out a reference to a free block
+        }
 
         /// <summary>Gives the memory back; only for a block the pool has taken out of its free list.</summary>
         public void Free() => ((IDisposable)_memory).Dispose();
 
+        /// <summary>Drops one reference; the last one returns the block to the pool.</summary>
         public void Dispose()
         {
-            // Pipes dispose each owner once; the flag guards the pool against a double return all the same.
-            if (Rented)
+            int references = Interlocked.Decrement(ref _references);
+            if (references == 0)
             {
-                Rented = false;
                 pool.Return(this);
+            }
+            else if (references < 0)
+            {
+                // Disposed once more than it was held: the pool keeps it once all the same.
+                Interlocked.Increment(ref _references);
             }
         }
     }

@@ -16,7 +16,9 @@ namespace Ztunnel.Hbone;
 /// <see cref="HboneDefaults.MaxFrameSize"/>) or one that straddles two reads is parsed without a copy. Between
 /// messages the read loop gives its drained block back (<see cref="ReleaseIfDrained"/>) and waits for the next
 /// bytes with a zero-byte read: an idle connection holds no block (a pooled HBONE connection that once carried
-/// bulk traffic would keep 64 KiB resident for as long as it stays open).
+/// bulk traffic would keep 64 KiB resident for as long as it stays open). Streams may hold references to these
+/// blocks (large DATA, lent instead of copied): a read only ever writes past every byte read before, or into a
+/// block nobody else holds.
 /// </remarks>
 internal sealed class Http2InputBuffer : IDisposable
 {
@@ -66,6 +68,13 @@ internal sealed class Http2InputBuffer : IDisposable
         }
         else if (_head == _tail && _headStart == _tailEnd)
         {
+            if (Http2BufferPool.IsShared(_head.Block))
+            {
+                // Drained, but a stream still reads DATA lent from this block (StreamReceiveBuffer.Write): never
+                // write over it; the stream's reference keeps it until then.
+                _head.Return();
+                _head = _tail = ReceiveSegment.Rent(_pool.Rent(Http2BufferPool.BlockSize), runningIndex: 0);
+            }
             // Drained: start the block over instead of leaving its front unused (no copy, nothing to move).
             _headStart = _tailEnd = 0;
         }

@@ -4,7 +4,8 @@ using System.Collections.Concurrent;
 namespace Ztunnel.Hbone;
 
 /// <summary>
-/// One pooled block of a <see cref="StreamReceiveBuffer"/>, linked so the unread bytes can be handed out as a
+/// One pooled block of a <see cref="StreamReceiveBuffer"/> or <see cref="Http2InputBuffer"/> (or, lent, a part of
+/// one: <see cref="Lend"/>), linked so the unread bytes can be handed out as a
 /// <see cref="ReadOnlySequence{T}"/> without copying. Segments come from a process-wide free list and go back
 /// to it with their block, so an idle stream holds none and a stream going busy again allocates nothing.
 /// </summary>
@@ -23,6 +24,7 @@ internal sealed class ReceiveSegment : ReadOnlySequenceSegment<byte>
     private static int s_freeCount;
 
     private IMemoryOwner<byte>? _block;
+    private bool _lent;
 
     private ReceiveSegment()
     {
@@ -52,11 +54,33 @@ internal sealed class ReceiveSegment : ReadOnlySequenceSegment<byte>
         return segment;
     }
 
+    /// <summary>
+    /// A read-only segment over <paramref name="bytes"/>, a part of another segment's block that
+    /// <paramref name="retainedBlock"/> holds a reference to (<see cref="Http2BufferPool.TryRetain"/>): received DATA
+    /// handed from the connection's input to a stream without a copy. The reference goes with <see cref="Return"/>.
+    /// </summary>
+    public static ReceiveSegment Lend(IMemoryOwner<byte> retainedBlock, ReadOnlyMemory<byte> bytes, long runningIndex)
+    {
+        ReceiveSegment segment = Rent(retainedBlock, runningIndex);
+        segment.Memory = bytes;
+        segment._lent = true;
+        return segment;
+    }
+
+    /// <summary>The pool block this segment's bytes live in (null once returned).</summary>
+    public IMemoryOwner<byte>? Block => _block;
+
+    /// <summary>Made by <see cref="Lend"/>: its bytes are another segment's, never written here.</summary>
+    public bool IsLent => _lent;
+
     /// <summary>The block's bytes from <paramref name="offset"/> on, for the writer.</summary>
-    public Span<byte> WritableSpan(int offset) => _block!.Memory.Span[offset..];
+    public Span<byte> WritableSpan(int offset) => WritableBlock().Memory.Span[offset..];
 
     /// <summary>The block's bytes from <paramref name="offset"/> on, for a writer that fills them asynchronously.</summary>
-    public Memory<byte> WritableMemory(int offset) => _block!.Memory[offset..];
+    public Memory<byte> WritableMemory(int offset) => WritableBlock().Memory[offset..];
+
+    private IMemoryOwner<byte> WritableBlock() =>
+        _lent ? throw new InvalidOperationException("a lent receive segment is read-only") : _block!;
 
     /// <summary>
     /// Ends the segment after its first <paramref name="length"/> bytes: the writer left the rest of the block unused
@@ -80,6 +104,7 @@ internal sealed class ReceiveSegment : ReadOnlySequenceSegment<byte>
     {
         IMemoryOwner<byte>? block = _block;
         _block = null;
+        _lent = false;
         Memory = default;
         Next = null;
         block?.Dispose();

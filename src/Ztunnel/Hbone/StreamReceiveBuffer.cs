@@ -53,12 +53,7 @@ internal sealed partial class StreamReceiveBuffer : IValueTaskSource, IThreadPoo
         {
             lock (this)
             {
-                int blocks = 0;
-                for (ReceiveSegment? s = _head; s is not null; s = s.NextSegment)
-                {
-                    blocks++;
-                }
-                return blocks;
+                return BlocksHeldLocked();
             }
         }
     }
@@ -78,7 +73,11 @@ internal sealed partial class StreamReceiveBuffer : IValueTaskSource, IThreadPoo
         }
     }
 
-    /// <summary>Copies <paramref name="data"/> in; the reader sees it at the next <see cref="Publish"/>. False once completed.</summary>
+    /// <summary>
+    /// Takes <paramref name="data"/> in; the reader sees it at the next <see cref="Publish"/>. False once completed.
+    /// Parts of at least <see cref="LendMinimum"/> bytes in a pool block of the connection's input are taken by
+    /// reference (<see cref="ReceiveSegment.Lend"/>), the rest is copied.
+    /// </summary>
     public bool Write(in ReadOnlySequence<byte> data)
     {
         lock (this)
@@ -87,20 +86,91 @@ internal sealed partial class StreamReceiveBuffer : IValueTaskSource, IThreadPoo
             {
                 return false;
             }
-            foreach (ReadOnlyMemory<byte> memory in data)
+            SequencePosition next = data.Start;
+            object? segment = next.GetObject();
+            while (data.TryGet(ref next, out ReadOnlyMemory<byte> memory))
             {
-                ReadOnlySpan<byte> source = memory.Span;
-                while (!source.IsEmpty)
+                if (!TryLendLocked(segment, memory))
                 {
-                    ReceiveSegment tail = WritableTailLocked();
-                    Span<byte> room = tail.WritableSpan((int)(_written - tail.RunningIndex));
-                    int n = Math.Min(room.Length, source.Length);
-                    source[..n].CopyTo(room);
-                    source = source[n..];
-                    _written += n;
+                    CopyLocked(memory.Span);
                 }
+                segment = next.GetObject();
             }
             return true;
+        }
+    }
+
+    /// <summary>
+    /// Received DATA parts at least this long (one full TLS record) are kept in the input block they arrived in
+    /// instead of copied (bulk transfer: one copy of every byte less, see <see cref="TryLendLocked"/>).
+    /// </summary>
+    internal const int LendMinimum = 16 * 1024;
+
+    /// <summary>
+    /// What a stream's buffer may hold besides twice its unread bytes, in blocks, when it takes a part by reference:
+    /// lent parts keep whole input blocks resident, and the owned tail they end early leaves room unused.
+    /// </summary>
+    internal const int LendSlackBlocks = 3;
+
+    /// <summary>
+    /// Appends <paramref name="memory"/>, a part of <paramref name="segment"/>, by reference when it is long enough,
+    /// in a pool block, and when the blocks held would stay within twice the unread bytes plus
+    /// <see cref="LendSlackBlocks"/>: whatever a peer makes of its frames (tiny parts between lendable ones, nothing
+    /// read meanwhile), a lend never lets the memory a stream holds grow past that; the rest is copied.
+    /// </summary>
+    private bool TryLendLocked(object? segment, ReadOnlyMemory<byte> memory)
+    {
+        if (memory.Length < LendMinimum || segment is not ReceiveSegment { IsLent: false } source)
+        {
+            return false;
+        }
+        long unread = _written - _consumed + memory.Length;
+        if ((long)(BlocksHeldLocked() + 1) * Http2BufferPool.BlockSize > 2 * unread + LendSlackBlocks * (long)Http2BufferPool.BlockSize
+            || !Http2BufferPool.TryRetain(source.Block))
+        {
+            return false;
+        }
+        ReceiveSegment lent = ReceiveSegment.Lend(source.Block!, memory, _written);
+        ReceiveSegment? tail = _tail;
+        if (tail is null)
+        {
+            _head = lent;
+        }
+        else
+        {
+            if (!tail.IsLent)
+            {
+                // The owned tail ends where it was written to; its free room goes unused.
+                tail.EndAt((int)(_written - tail.RunningIndex));
+            }
+            tail.NextSegment = lent;
+        }
+        _tail = lent;
+        _written += memory.Length;
+        return true;
+    }
+
+    /// <summary>Segments held now, each counted as a whole block (lent parts of one input block count once each).</summary>
+    private int BlocksHeldLocked()
+    {
+        int blocks = 0;
+        for (ReceiveSegment? s = _head; s is not null; s = s.NextSegment)
+        {
+            blocks++;
+        }
+        return blocks;
+    }
+
+    private void CopyLocked(ReadOnlySpan<byte> source)
+    {
+        while (!source.IsEmpty)
+        {
+            ReceiveSegment tail = WritableTailLocked();
+            Span<byte> room = tail.WritableSpan((int)(_written - tail.RunningIndex));
+            int n = Math.Min(room.Length, source.Length);
+            source[..n].CopyTo(room);
+            source = source[n..];
+            _written += n;
         }
     }
 
@@ -260,7 +330,7 @@ internal sealed partial class StreamReceiveBuffer : IValueTaskSource, IThreadPoo
             _head = _tail = ReceiveSegment.Rent(_pool.Rent(Http2BufferPool.BlockSize), _written);
             return _tail;
         }
-        if (_written - tail.RunningIndex < tail.Memory.Length)
+        if (!tail.IsLent && _written - tail.RunningIndex < tail.Memory.Length)
         {
             return tail;
         }

@@ -36,6 +36,99 @@ public sealed class StreamReceiveBufferTests
     }
 
     [Fact]
+    public void LargeDataInAnInputBlock_IsTakenByReference_AndTheBlockReturnsWhenTheStreamIsDone()
+    {
+        var pool = new Http2BufferPool();
+        using var input = new Http2InputBuffer(pool);
+        var buffer = new StreamReceiveBuffer(pool);
+        byte[] sent = Http2FlowControlTests.Pattern(40_000);
+        Receive(input, sent);
+
+        buffer.Write(input.Data).ShouldBeTrue();
+        buffer.Publish();
+        input.Consume(input.Data.End);
+        input.ReleaseIfDrained().ShouldBeTrue();
+
+        pool.Rents.ShouldBe(1, "the stream took the bytes where they were read: no block of its own, no copy");
+        pool.FreeCount.ShouldBe(0, "the stream still holds the input block");
+        buffer.TryRead(out ReadOnlySequence<byte> data).ShouldBeTrue();
+        data.ToArray().ShouldBe(sent);
+        buffer.Consume(data.Length);
+        pool.FreeCount.ShouldBe(1);
+        buffer.BlocksHeld.ShouldBe(0);
+    }
+
+    [Fact]
+    public void TheInputBuffer_NeverReadsOverBytesAStreamStillHolds()
+    {
+        var pool = new Http2BufferPool();
+        using var input = new Http2InputBuffer(pool);
+        var buffer = new StreamReceiveBuffer(pool);
+        byte[] first = Http2FlowControlTests.Pattern(StreamReceiveBuffer.LendMinimum);
+        Receive(input, first);
+        buffer.Write(input.Data).ShouldBeTrue();
+        buffer.Publish();
+        input.Consume(input.Data.End);
+
+        // Drained: a block nobody else held would start over at its first byte, where the stream's bytes are.
+        Receive(input, Enumerable.Repeat((byte)0xEE, Block).ToArray());
+
+        buffer.TryRead(out ReadOnlySequence<byte> data).ShouldBeTrue();
+        data.ToArray().ShouldBe(first);
+        buffer.Consume(data.Length);
+    }
+
+    [Fact]
+    public void HostileFrameSizes_NeverKeepMoreThanTwiceTheUnreadBytes_AndEveryByteArrivesInOrder()
+    {
+        // Tiny DATA parts between parts just long enough to be lent (then at random), nothing read meanwhile: lent
+        // parts keep whole input blocks and cut owned blocks short, yet the memory stays within 2x of what the
+        // flow-control window lets a peer send, plus a few blocks.
+        var pool = new Http2BufferPool();
+        using var input = new Http2InputBuffer(pool);
+        var buffer = new StreamReceiveBuffer(pool);
+        var random = new Random(23);
+        var sent = new MemoryStream();
+        for (int i = 0; i < 300; i++)
+        {
+            int size = i switch
+            {
+                < 100 => i % 2 == 0 ? 1 : StreamReceiveBuffer.LendMinimum,
+                < 200 => 100,
+                _ => random.Next(3) == 0 ? random.Next(1, 100) : random.Next(StreamReceiveBuffer.LendMinimum, Block - 9),
+            };
+            byte[] part = new byte[size];
+            random.NextBytes(part);
+            sent.Write(part);
+            Receive(input, part);
+            buffer.Write(input.Data).ShouldBeTrue();
+            input.Consume(input.Data.End);
+            input.ReleaseIfDrained(); // every part in a block of its own: the worst case for what a lent part keeps
+            // The bound a lend keeps, and the block a copy after it may have started.
+            ((long)buffer.BlocksHeld * Block).ShouldBeLessThanOrEqualTo(2 * sent.Length + (StreamReceiveBuffer.LendSlackBlocks + 1) * Block, $"after part {i}");
+        }
+        buffer.Publish();
+
+        buffer.TryRead(out ReadOnlySequence<byte> data).ShouldBeTrue();
+        data.ToArray().ShouldBe(sent.ToArray());
+        buffer.Consume(data.Length);
+        buffer.BlocksHeld.ShouldBe(0);
+    }
+
+    /// <summary>Bytes arriving in the connection's input buffer, as the read loop's transport read puts them there.</summary>
+    private static void Receive(Http2InputBuffer input, byte[] bytes)
+    {
+        for (int offset = 0; offset < bytes.Length;)
+        {
+            Memory<byte> room = input.GetReadMemory();
+            int n = Math.Min(room.Length, bytes.Length - offset);
+            bytes.AsMemory(offset, n).CopyTo(room);
+            input.Advance(n);
+            offset += n;
+        }
+    }
+
+    [Fact]
     public void AnIdleBuffer_Costs96Bytes_AndHoldsNoBlock_AfterItsDataWasRead()
     {
         // Held idle tunnels are the daemon's per-connection floor (two streams per proxied connection); the pipe
