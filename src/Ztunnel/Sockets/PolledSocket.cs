@@ -71,10 +71,11 @@ internal sealed class PolledSocket : IDisposable
     /// <paramref name="targetIsLocal"/>: the target is an address of the socket's own network namespace.
     /// </summary>
     /// <remarks>
-    /// To a local address the kernel runs the whole handshake inside connect(2) (the SYN, the listener's SYN-ACK and
-    /// the ACK are all delivered over lo in the call's softirq), yet a non-blocking connect still says EINPROGRESS. So
-    /// for a local target a second connect(2) follows at once and finds the connection made, instead of a wait for the
-    /// poller's writable event: a wake-up and a hop through the readiness signal saved per connection to the app. The
+    /// To a local address the kernel runs the whole handshake inside connect(2): the SYN and the listener's SYN-ACK
+    /// travel over lo in the call's softirq. A non-blocking connect still says EINPROGRESS, because the SYN-ACK waits
+    /// in the socket's backlog until the call releases the socket, and is processed then. So for a local target a
+    /// second connect(2) follows at once and finds the connection made, instead of a wait for the poller's writable
+    /// event: a wake-up and a hop through the readiness signal saved per connection to the app. The
     /// timeout's timer is set only for a connection that has to be waited for.
     /// </remarks>
     public async Task ConnectAsync(IPEndPoint target, CancellationToken cancellationToken, bool targetIsLocal = false, TimeSpan? timeout = null)
