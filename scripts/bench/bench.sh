@@ -10,6 +10,9 @@
 #   stunnel  pclient -> stunnel (client mode, node A) =TLS 1.3 mTLS=> stunnel (server mode, node B) -> pserver pod
 #   haproxy  the same with haproxy (mode tcp, ssl crt/ca-file verify required on both hops)
 #   ztunnel  one daemon per node, client and server pods registered, traffic captured, HBONE (mTLS + HTTP/2 CONNECT)
+#   floor    Ztunnel's capture path without Ztunnel: its pod rules in a third pod pair (fclient -> fserver), a plain C
+#            relay (scripts/bench/floor-relay.c) where the daemons listen, no TLS. What it adds over direct is what in-pod
+#            capture costs in the kernel on this machine; what Ztunnel adds over it is the daemon's own work
 #   ztunnel2 (A/B runs only: BENCH_SCENARIOS="ztunnel ztunnel2") a second daemon pair, BENCH_ZTUNNEL2_BIN with
 #            BENCH_ZTUNNEL2_ENV, enrolling the peer pods: two builds or settings measured in the same rounds, so the
 #            report's per-round ratio ztunnel2/ztunnel is free of the machine's drift between runs
@@ -33,7 +36,7 @@ JIT_QUIET_MS=${BENCH_JIT_QUIET_MS:-25}     # Ztunnel: more warm-up rounds until 
 JIT_MAX_ROUNDS=${BENCH_JIT_MAX_ROUNDS:-8}  # ... but at most this many 2 s rounds
 HOLD=${BENCH_HOLD:-2000}                  # idle connections held for the memory measurement
 CONCURRENCY=${BENCH_CONCURRENCY:-4}       # connection-rate client threads
-SCENARIOS=${BENCH_SCENARIOS:-direct stunnel haproxy ztunnel}
+SCENARIOS=${BENCH_SCENARIOS:-direct stunnel haproxy ztunnel floor}
 NCPU=$(nproc)
 APP_CPUS=${BENCH_APP_CPUS:-0}
 PROXY_CPUS=${BENCH_PROXY_CPUS:-$([ "$NCPU" -gt 1 ] && echo 1 || echo 0)}
@@ -43,6 +46,7 @@ ZT_LOGLEVEL=${BENCH_ZTUNNEL_LOGLEVEL:-warn}             # the daemons' logLevel
 LOADGEN=$PWD/bench/Ztunnel.LoadGen/bin/Release/net10.0/ztunnel-loadgen
 CLIENT_IP=10.10.1.10 SERVER_IP=10.10.2.20 NODE_A_POD_GW=10.10.1.1 NODE_B_LINK=10.10.0.2
 PEER_CLIENT_IP=10.10.1.11 PEER_SERVER_IP=10.10.2.21   # the pods of direct, stunnel, haproxy (never enrolled)
+FLOOR_CLIENT_IP=10.10.1.12 FLOOR_SERVER_IP=10.10.2.22 # the pods of the capture floor (start_floor)
 IPERF_PORT=5201 ECHO_PORT=7000           # in both server pods
 PEER_IPERF_PORT=0 PEER_ECHO_PORT=0       # set per peer before start_*: each pair listens on its own ports
 CLK_TCK=$(getconf CLK_TCK)
@@ -165,7 +169,7 @@ check_load() { # label: samples other processes for 2 s
 
 # ---------------------------------------------------------------------------------------------------------
 
-for tool in iperf3 stunnel4 haproxy jq curl taskset flock openssl; do
+for tool in iperf3 stunnel4 haproxy jq curl taskset flock openssl $([[ " $SCENARIOS " != *" floor "* ]] || echo gcc); do
   command -v "$tool" >/dev/null || { echo "missing $tool: run scripts/install-deps.sh --bench"; exit 1; }
 done
 rm -rf "$OUT"; mkdir -p "$OUT"
@@ -216,7 +220,9 @@ source scripts/bench/measure.sh
 build_topology
 note "namespaces: $(ip netns list | awk '{print $1}' | grep "^$P-" | tr '\n' ' ')"
 
-for pod in server pserver; do
+SERVER_PODS="server pserver"
+[[ " $SCENARIOS " != *" floor "* ]] || SERVER_PODS+=" fserver"
+for pod in $SERVER_PODS; do
   say "Servers in the $pod pod (CPU $APP_CPUS): iperf3 :$IPERF_PORT, echo :$ECHO_PORT"
   ip netns exec "$P-$pod" taskset -c "$APP_CPUS" iperf3 -s -p "$IPERF_PORT" > "$OUT/iperf3-$pod.log" 2>&1 &
   PIDS+=($!)
@@ -224,7 +230,7 @@ for pod in server pserver; do
     taskset -c "$APP_CPUS" "$LOADGEN" serve --port "$ECHO_PORT" > "$OUT/echo-$pod.log" 2>&1 &
   PIDS+=($!)
 done
-for pod in server pserver; do wait_listen "$pod" "$IPERF_PORT"; wait_listen "$pod" "$ECHO_PORT"; done
+for pod in $SERVER_PODS; do wait_listen "$pod" "$IPERF_PORT"; wait_listen "$pod" "$ECHO_PORT"; done
 # Prove the paths before measuring anything over them.
 in_ns client timeout 5 bash -c "exec 3<>/dev/tcp/$SERVER_IP/$ECHO_PORT" || { echo "client pod cannot reach $SERVER_IP:$ECHO_PORT"; exit 1; }
 in_ns pclient timeout 5 bash -c "exec 3<>/dev/tcp/$PEER_SERVER_IP/$ECHO_PORT" || { echo "pclient pod cannot reach $PEER_SERVER_IP:$ECHO_PORT"; exit 1; }
@@ -247,6 +253,9 @@ for scenario in $SCENARIOS; do
     ztunnel) say "Scenario ztunnel: two daemons, captured traffic, HBONE (client -> server)"
              start_ztunnel ztunnel "$BIN" "${BENCH_ZTUNNEL_ENV:-}" client "$CLIENT_IP" server "$SERVER_IP" 0
              add_scenario ztunnel client server "$SERVER_IP" "$IPERF_PORT" "$ECHO_PORT" ;;
+    floor)   say "Scenario floor: Ztunnel's in-pod capture rules and legs with a plain C relay, no TLS (fclient -> fserver)"
+             start_floor
+             add_scenario floor fclient fserver "$FLOOR_SERVER_IP" "$IPERF_PORT" "$ECHO_PORT" ;;
     ztunnel2) say "Scenario ztunnel2: a second daemon pair ($(ztunnel_version "$BIN2") ${BENCH_ZTUNNEL2_ENV:-}), HBONE (pclient -> pserver)"
              for other in $SCENARIOS; do
                case $other in direct|stunnel|haproxy)
@@ -255,11 +264,11 @@ for scenario in $SCENARIOS; do
              done
              start_ztunnel ztunnel2 "$BIN2" "${BENCH_ZTUNNEL2_ENV:-}" pclient "$PEER_CLIENT_IP" pserver "$PEER_SERVER_IP" 100
              add_scenario ztunnel2 pclient pserver "$PEER_SERVER_IP" "$IPERF_PORT" "$ECHO_PORT" ;;
-    *) echo "unknown scenario '$scenario' in BENCH_SCENARIOS (direct stunnel haproxy ztunnel ztunnel2)"; exit 2 ;;
+    *) echo "unknown scenario '$scenario' in BENCH_SCENARIOS (direct stunnel haproxy ztunnel ztunnel2 floor)"; exit 2 ;;
   esac
   ORDER+=("$scenario")
 done
-[ ${#ORDER[@]} -gt 0 ] || { echo "BENCH_SCENARIOS selects no scenario (direct stunnel haproxy ztunnel)"; exit 2; }
+[ ${#ORDER[@]} -gt 0 ] || { echo "BENCH_SCENARIOS selects no scenario (direct stunnel haproxy ztunnel floor)"; exit 2; }
 [ "$ROUNDS" -ge 1 ] || { echo "BENCH_ROUNDS must be 1 or more, not '$ROUNDS'"; exit 2; }
 
 # The RSS of every scenario's proxies (the direct path has none), recorded as <key>.

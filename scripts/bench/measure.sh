@@ -26,7 +26,7 @@ record_rss() { # scenario key-prefix
 path_connections() { # scenario
   case $1 in
     direct)  in_ns "$CLIENT_NS" ss -Htn state established dst "$PEER_SERVER_IP" dport = ":$ECHO_PORT" | wc -l ;;
-    ztunnel*) in_ns "$CLIENT_NS" ss -Htn state established dst "$TARGET_IP" dport = ":15008" | wc -l ;;
+    ztunnel*|floor) in_ns "$CLIENT_NS" ss -Htn state established dst "$TARGET_IP" dport = ":15008" | wc -l ;;
     *)       in_ns node-a ss -Htn state established dst "$NODE_B_LINK" dport = ":${S_EPORT[$1]}" | wc -l ;;
   esac
 }
@@ -129,9 +129,9 @@ measure_round() { # scenario
   local gc0="" gc1
   [[ $s == ztunnel* ]] && gc0=$(gc_sample)
   local x0=0 x1=0
-  # Not for stunnel: the counts of its per-connection threads vanish when they exit.
+  # Not for stunnel or the floor: the counts of their per-connection threads vanish when they exit.
   local count_ctxsw=false
-  [ ${#PROXIES[@]} -gt 0 ] && [ "$s" != stunnel ] && count_ctxsw=true
+  [ ${#PROXIES[@]} -gt 0 ] && [ "$s" != stunnel ] && [ "$s" != floor ] && count_ctxsw=true
   $count_ctxsw && x0=$(proxies_ctxsw)
   for streams in 1 4; do
     c0=$(proxies_ticks)

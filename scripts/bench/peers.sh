@@ -82,6 +82,46 @@ start_haproxy() {
   wait_listen node-a "$PEER_ECHO_PORT"; wait_listen node-b "$PEER_ECHO_PORT"
 }
 
+# The capture floor: Ztunnel's in-pod rules (src/Ztunnel/Capture/PodRules.cs, the same text) in a third pod pair,
+# with scripts/bench/floor-relay.c where the daemons would listen: the same legs, rules, conntrack and NAT,
+# but no TLS, no HTTP/2 and next to no user space. It measures what in-pod capture costs in the kernel on
+# this machine, which no daemon on this capture path can get under. Not an mTLS peer: report.py never
+# compares Ztunnel with it for a target.
+FLOOR_RULES='*mangle
+:ZTUNNEL_PREROUTING - [0:0]
+:ZTUNNEL_OUTPUT - [0:0]
+-A PREROUTING -j ZTUNNEL_PREROUTING
+-A OUTPUT -j ZTUNNEL_OUTPUT
+-A ZTUNNEL_PREROUTING -m mark --mark 0x539/0xfff -j CONNMARK --set-xmark 0x111/0xfff
+-A ZTUNNEL_PREROUTING -i lo -j RETURN
+-A ZTUNNEL_PREROUTING -p tcp -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN
+-A ZTUNNEL_PREROUTING -p tcp -m tcp --dport 15008 -j RETURN
+-A ZTUNNEL_PREROUTING -p tcp -m mark ! --mark 0x539/0xfff -m addrtype --dst-type LOCAL -j TPROXY --on-port 15006 --on-ip 0.0.0.0 --tproxy-mark 0x111/0xfff
+-A ZTUNNEL_OUTPUT -m mark --mark 0x539/0xfff -j RETURN
+-A ZTUNNEL_OUTPUT -m connmark --mark 0x111/0xfff -j CONNMARK --restore-mark --nfmask 0xfff --ctmask 0xfff
+COMMIT
+*nat
+:ZTUNNEL_OUTPUT - [0:0]
+-A OUTPUT -j ZTUNNEL_OUTPUT
+-A ZTUNNEL_OUTPUT -o lo -j RETURN
+-A ZTUNNEL_OUTPUT -p tcp -m mark ! --mark 0x539/0xfff -j REDIRECT --to-ports 15001
+COMMIT'
+
+start_floor() {
+  local pod
+  gcc -O2 -pthread -o "$RUN/floor-relay" scripts/bench/floor-relay.c
+  for pod in fclient fserver; do
+    in_ns "$pod" iptables-restore --noflush <<<"$FLOOR_RULES"
+    in_ns "$pod" ip rule add fwmark 0x111/0xfff pref 32764 lookup 100
+    in_ns "$pod" ip route replace local default dev lo table 100
+  done
+  ip netns exec "$P-fclient" taskset -c "$PROXY_CPUS" "$RUN/floor-relay" out 15001 15008 > "$OUT/floor-a.log" 2>&1 &
+  PROXIES+=($!)
+  ip netns exec "$P-fserver" taskset -c "$PROXY_CPUS" "$RUN/floor-relay" in 15008 > "$OUT/floor-b.log" 2>&1 &
+  PROXIES+=($!)
+  wait_listen fclient 15001; wait_listen fserver 15008
+}
+
 # Ztunnel as `make demo` runs it: built-in CA, one daemon per node, pods registered through the CNI plugin.
 # BENCH_ZTUNNEL_ENV (e.g. "DOTNET_gcServer=1 DOTNET_GCgen0size=0x4000000") is passed to both daemons.
 # The ztunnel2 scenario (an A/B run) is a second pair, BENCH_ZTUNNEL2_BIN with BENCH_ZTUNNEL2_ENV, that enrolls

@@ -10,9 +10,9 @@ import csv
 import statistics
 import sys
 
-# ztunnel2: a second daemon pair in an A/B run (BENCH_SCENARIOS="ztunnel ztunnel2"), last so the CSV's first
-# columns stay those of earlier runs.
-SCENARIOS = ["direct", "ztunnel", "stunnel", "haproxy", "ztunnel2"]
+# ztunnel2: a second daemon pair in an A/B run (BENCH_SCENARIOS="ztunnel ztunnel2"), and floor (Ztunnel's capture
+# path with a plain relay, scripts/bench/floor-relay.c) last, so the CSV's first columns stay those of earlier runs.
+SCENARIOS = ["direct", "ztunnel", "stunnel", "haproxy", "ztunnel2", "floor"]
 PEERS = ["stunnel", "haproxy"]
 FOREIGN_WARN_PCT = 10   # other processes using more than this much of one CPU make a run untrustworthy
 # The machine check (ztunnel-loadgen check, before and after every scenario's measurements): fixed work timed on
@@ -34,9 +34,9 @@ METRICS = [
     ("cpu_s_per_gb", "Proxy CPU per GB (both nodes)", "CPU-s/GB", "lower", 2),
     ("cpu_us_per_conn", "Proxy CPU per new connection", "CPU-us", "lower", 0),
     ("cpu_us_per_rt", "Proxy CPU per RR round trip (both nodes)", "CPU-us", "lower", 1),
-    ("ctxsw_per_mb", "Context switches per MB (not stunnel)", "", "lower", 2),
-    ("ctxsw_per_rt", "Context switches per RR round trip (not stunnel)", "", "lower", 2),
-    ("ctxsw_per_conn", "Context switches per new conn (not stunnel)", "", "lower", 1),
+    ("ctxsw_per_mb", "Context switches per MB (not stunnel, floor)", "", "lower", 2),
+    ("ctxsw_per_rt", "Context switches per RR round trip (not stunnel, floor)", "", "lower", 2),
+    ("ctxsw_per_conn", "Context switches per new conn (not stunnel, floor)", "", "lower", 1),
     ("alloc_per_gb", "Managed allocation per GB (Ztunnel)", "MiB", "lower", 1),
     ("gcs_per_gb", "GCs per GB (all generations)", "", "lower", 1),
     ("alloc_per_conn", "Managed allocation per new connection", "KiB", "lower", 1),
@@ -286,6 +286,14 @@ def main():
     if any(p in scenarios for p in PEERS) and "ztunnel" in scenarios:
         print("\nzt/peer: Ztunnel's value divided by the peer's (higher is better for throughput and rate, lower for the rest),"
               "\nthe median of the per-round ratios; (min-max) over the rounds for the rows with a target.")
+
+    if "floor" in scenarios and "ztunnel" in scenarios:
+        floor_rr, zt_rr = data["floor"].get("rr_added_p50_us"), data["ztunnel"].get("rr_added_p50_us")
+        floor_cpu, zt_cpu = data["floor"].get("cpu_us_per_rt"), data["ztunnel"].get("cpu_us_per_rt")
+        if None not in (floor_rr, zt_rr, floor_cpu, zt_cpu):
+            print(f"\nfloor: Ztunnel's capture path (its pod rules, listeners, marks and legs) with a plain relay and no TLS."
+                  f"\nAdded RR p50: the capture path itself {floor_rr:.1f} us; Ztunnel's TLS, HTTP/2 and code on top of it"
+                  f" {zt_rr - floor_rr:.1f} us\n(CPU per round trip {zt_cpu:.1f} against the floor's {floor_cpu:.1f} us).")
 
     # Targets.
     print("\nTargets (Ztunnel, this run):")

@@ -24,4 +24,8 @@ build_topology() {
   add_pod b server "$SERVER_IP"; tune_ns server
   add_pod a pclient "$PEER_CLIENT_IP"; tune_ns pclient
   add_pod b pserver "$PEER_SERVER_IP"; tune_ns pserver
+  if [[ " $SCENARIOS " == *" floor "* ]]; then
+    add_pod a fclient "$FLOOR_CLIENT_IP"; tune_ns fclient
+    add_pod b fserver "$FLOOR_SERVER_IP"; tune_ns fserver
+  fi
 }

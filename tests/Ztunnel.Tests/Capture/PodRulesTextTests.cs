@@ -1,4 +1,6 @@
+using System.Text.RegularExpressions;
 using Ztunnel.Capture;
+using Ztunnel.Tests.Discovery;
 
 namespace Ztunnel.Tests.Capture;
 
@@ -85,6 +87,25 @@ public sealed class PodRulesTextTests
     public void IsDaemonPort_NamesOurListeners(int port, bool expected)
     {
         InpodConfig.IsDaemonPort(port).ShouldBe(expected);
+    }
+
+    /// <summary>
+    /// make bench's floor scenario installs a copy of these rules (it runs without a daemon); a copy that
+    /// drifted would measure some other capture path and call it Ztunnel's.
+    /// </summary>
+    [Fact]
+    public void BenchFloorRules_AreWhatTheDaemonInstallsInAFreshPod()
+    {
+        string peers = File.ReadAllText(Path.Combine(TestPaths.RepositoryRoot(), "scripts", "bench", "peers.sh"));
+        Match floor = Regex.Match(peers, "^FLOOR_RULES='([^']*)'$", RegexOptions.Multiline);
+        floor.Success.ShouldBeTrue("scripts/bench/peers.sh has no FLOOR_RULES='...' block");
+
+        string daemon = PodRules.BuildApply(IptablesState.Parse(Fresh), ipv6: false);
+
+        Lines(floor.Groups[1].Value).ShouldBe(Lines(daemon.TrimEnd('\n')));
+        peers.ShouldContain($"ip rule add fwmark 0x{InpodConfig.TproxyMark:x}/0x{InpodConfig.MarkMask:x} " +
+            $"pref {InpodConfig.RulePriority} lookup {InpodConfig.RouteTable}");
+        peers.ShouldContain($"ip route replace local default dev lo table {InpodConfig.RouteTable}");
     }
 
     private static string[] Lines(string text) => text.Split('\n');
