@@ -45,21 +45,21 @@ static int write_all(int fd, const char *p, ssize_t n) {
   return 0;
 }
 
-// Relays both ways until both ends finished sending; a FIN is passed on as shutdown(SHUT_WR).
+// Relays both ways until both ends finished sending; a FIN is passed on as shutdown(SHUT_WR). An error on
+// either socket ends both directions (the caller closes both), so nothing stays half-open.
 static void relay(int a, int b) {
   char *buffer = malloc(BufferSize);
   struct pollfd fds[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
   int open = 2;
-  while (open > 0 && poll(fds, 2, -1) > 0) {
+  while (buffer != NULL && open > 0) {
+    if (poll(fds, 2, -1) < 0) { if (errno == EINTR) continue; break; }
     for (int i = 0; i < 2; i++) {
       if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       int to = i == 0 ? b : a;
       ssize_t n = read(fds[i].fd, buffer, BufferSize);
-      if (n > 0 && write_all(to, buffer, n) == 0) continue;
       if (n < 0 && errno == EINTR) continue;
-      shutdown(to, SHUT_WR);
-      fds[i].fd = -1;
-      open--;
+      if (n < 0 || (n > 0 && write_all(to, buffer, n) < 0)) { free(buffer); return; }
+      if (n == 0) { shutdown(to, SHUT_WR); fds[i].fd = -1; open--; }
     }
   }
   free(buffer);
@@ -82,7 +82,7 @@ static void *serve(void *arg) {
     // The app is this pod's address (where the tunnel arrived), reached from the client's address.
     len = sizeof local; getsockname(client, (struct sockaddr *)&local, &len);
     len = sizeof peer; getpeername(client, (struct sockaddr *)&peer, &len);
-    if (read(client, &port, sizeof port) != sizeof port) goto done;
+    if (recv(client, &port, sizeof port, MSG_WAITALL) != sizeof port) goto done;
     peer.sin_port = 0;
     if (setsockopt(upstream, SOL_IP, IP_TRANSPARENT, &one, sizeof one) < 0) goto done;
     if (bind(upstream, (struct sockaddr *)&peer, sizeof peer) < 0) goto done;
@@ -97,11 +97,11 @@ done:
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3 || (strcmp(argv[1], "out") == 0 && argc < 4)) {
+  outbound = argc > 1 && strcmp(argv[1], "out") == 0;
+  if (argc != (outbound ? 4 : 3) || (!outbound && strcmp(argv[1], "in") != 0)) {
     fprintf(stderr, "usage: floor-relay out <listen-port> <tunnel-port> | in <listen-port>\n");
     return 2;
   }
-  outbound = strcmp(argv[1], "out") == 0;
   if (outbound) tunnel_port = atoi(argv[3]);
   int listener = marked_socket(), one = 1;
   setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
