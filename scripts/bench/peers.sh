@@ -82,8 +82,9 @@ start_haproxy() {
   wait_listen node-a "$PEER_ECHO_PORT"; wait_listen node-b "$PEER_ECHO_PORT"
 }
 
-# The capture floor: Ztunnel's in-pod rules (src/Ztunnel/Capture/PodRules.cs, the same text) in a third pod pair,
-# with scripts/bench/floor-relay.c where the daemons would listen: the same legs, rules, conntrack and NAT,
+# The capture floor: Ztunnel's in-pod rules (PodRules.BuildApply's text for a fresh pod; PodRulesTextTests fails
+# if this copy drifts) in a third pod pair, with scripts/bench/floor-relay.c where the daemons would listen: the
+# same legs, rules, conntrack and NAT,
 # but no TLS, no HTTP/2 and next to no user space. It measures what in-pod capture costs in the kernel on
 # this machine, which no daemon on this capture path can get under. Not an mTLS peer: report.py never
 # compares Ztunnel with it for a target.
