@@ -83,9 +83,12 @@ internal sealed partial class MemoryTrimmer : IDisposable
     /// <summary>Number of collections this trimmer has induced (for tests and diagnostics).</summary>
     internal int Collections { get; private set; }
 
-    /// <summary>The daemon's trimmer: the shared HTTP/2 pool, every relay's chunks, the real clock and the real GC.</summary>
+    /// <summary>
+    /// The daemon's trimmer: the shared HTTP/2 pool, every relay's chunks, the real GC, and the real clock with the
+    /// tick on a thread of its own (<see cref="DedicatedThreadTimeProvider"/>: a daemon at rest wakes no pool worker).
+    /// </summary>
     public static MemoryTrimmer Start(ILogger logger) =>
-        new(Http2BufferPool.Shared, TimeProvider.System, static () => GC.GetTotalAllocatedBytes(precise: false),
+        new(Http2BufferPool.Shared, new DedicatedThreadTimeProvider("Ztunnel trimmer"), static () => GC.GetTotalAllocatedBytes(precise: false),
             static () => RelayCounters.ChunksRelayed, CollectAll, logger);
 
     private static bool s_mallocTrimMissing;
