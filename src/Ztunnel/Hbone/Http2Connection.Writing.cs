@@ -17,13 +17,8 @@ public abstract partial class Http2Connection
     /// </summary>
     private const int ControlFloodLimit = 8 * OutputHighWater;
 
-    /// <summary>
-    /// Most bytes a writer hands the transport in one batch before it lets waiting writers refill. Above the
-    /// relay's largest chunk with its frame headers (256 KiB of DATA is four 64 KiB blocks and a fifth, small
-    /// frame): at exactly 256 KiB that fifth frame was left behind by the writer that framed it, and the write loop,
-    /// woken on a pool worker, sent it alone (a hand-off, a TLS record and a send per chunk).
-    /// </summary>
-    private const int WriteBatchLimit = 320 * 1024;
+    /// <summary>Most bytes the write loop hands the transport before it lets waiting writers refill.</summary>
+    private const int WriteBatchLimit = 256 * 1024;
 
     private readonly Pipe _outputPipe;
     private protected readonly PipeWriter _output;

@@ -204,7 +204,7 @@ public sealed class Http2FlowControlTests
         return data;
     }
 
-    internal static async Task<byte[]> ReadDataAsync(RawHttp2Peer peer, int streamId, int total)
+    private static async Task<byte[]> ReadDataAsync(RawHttp2Peer peer, int streamId, int total)
     {
         var received = new MemoryStream();
         while (received.Length < total)
