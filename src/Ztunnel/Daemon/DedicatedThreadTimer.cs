@@ -3,7 +3,8 @@ namespace Ztunnel.Daemon;
 /// <summary>
 /// A timer with its own background thread (see <see cref="DedicatedThreadTimeProvider"/>). As with
 /// <see cref="System.Threading.Timer"/>: <see cref="Timeout.InfiniteTimeSpan"/> as the due time stops it, as the period
-/// makes it fire once, and the next period is counted from the end of a callback, so callbacks never overlap.
+/// makes it fire once, and the next period is counted from the end of a callback, so callbacks never overlap. A
+/// callback that throws ends the process, as one of a pool timer does.
 /// </summary>
 internal sealed class DedicatedThreadTimer : ITimer
 {

@@ -22,8 +22,9 @@ public abstract partial class Http2Connection
     /// The relay's largest chunk (256 KiB of DATA: four 64 KiB frames and a fifth of 36 bytes) is just over this,
     /// so its inline writer leaves the small fifth frame to the write loop, on a pool worker. Measured, that is the
     /// faster way under bulk, probably because the loop then owns the transport and the relay frames its next chunks
-    /// into the queue meanwhile (not traced). A limit above the chunk (320 KiB: one batch per chunk, 40% fewer pool hand-offs) cost
-    /// 2-4% of 1-stream throughput and ~20% more context switches per MB in two A/B runs (docs/performance.md).
+    /// into the queue meanwhile (not traced). A limit above the chunk (320 KiB: one batch per chunk, 40% fewer pool
+    /// hand-offs) cost 2-4% of 1-stream throughput and ~20% more context switches per MB in two A/B runs
+    /// (docs/performance.md, "after the twenty-fifth session").
     /// </remarks>
     private const int WriteBatchLimit = 256 * 1024;
 
