@@ -14,6 +14,7 @@ internal sealed class DedicatedThreadTimer : ITimer
     private long _dueAt; // Environment.TickCount64, or long.MaxValue when stopped
     private TimeSpan _period;
     private bool _disposed;
+    private int _callbacksDone;
 
     public DedicatedThreadTimer(string threadName, TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
@@ -27,6 +28,21 @@ internal sealed class DedicatedThreadTimer : ITimer
 
     /// <summary>The timer's thread; it ends soon after <see cref="Dispose"/> (tests join it).</summary>
     internal Thread Thread { get; }
+
+    /// <summary>Callbacks that returned and whose next due time is set (tests).</summary>
+    internal int CallbacksDone => Volatile.Read(ref _callbacksDone);
+
+    /// <summary>True while the timer will not fire until it is changed (tests).</summary>
+    internal bool IsStopped
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _dueAt == long.MaxValue;
+            }
+        }
+    }
 
     public bool Change(TimeSpan dueTime, TimeSpan period)
     {
@@ -79,6 +95,7 @@ internal sealed class DedicatedThreadTimer : ITimer
                 {
                     _dueAt = _period == Timeout.InfiniteTimeSpan ? long.MaxValue : Environment.TickCount64 + (long)_period.TotalMilliseconds;
                 }
+                _callbacksDone++;
             }
         }
     }

@@ -88,9 +88,8 @@ public sealed class DedicatedThreadTimerTests : IDisposable
         created.Set();
 
         first.Wait(Patience).ShouldBeTrue();
-        // A stopped timer that fired anyway would do so within a millisecond of the callback's return; a hundred
-        // times that without a call is the evidence (this wait can only let a broken timer pass, never fail a good one).
-        second.Wait(TimeSpan.FromMilliseconds(100)).ShouldBeFalse("stopped from its own callback");
+        SpinWait.SpinUntil(() => timer.CallbacksDone == 1, Patience).ShouldBeTrue();
+        timer.IsStopped.ShouldBeTrue("the stop made in the callback stands once the callback has returned");
         timer.Change(TimeSpan.Zero, Timeout.InfiniteTimeSpan).ShouldBeTrue();
         second.Wait(Patience).ShouldBeTrue("restarted once");
         timer.Dispose();
