@@ -17,12 +17,6 @@ public sealed class NativeTlsContext : IDisposable
     /// <summary>The only cipher suites HBONE negotiates: TLS 1.3 AES-GCM.</summary>
     private const string CipherSuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384";
 
-    /// <summary>
-    /// How much ciphertext one <c>recv</c> may take (read-ahead): four full TLS records, so bulk traffic costs
-    /// one syscall per ~64 KiB instead of two per record (OpenSSL reads header and body separately without it).
-    /// </summary>
-    private const int ReadBufferSize = 4 * (16 * 1024 + 512);
-
     private readonly SafeSslContextHandle _ctx;
     private readonly X509ChainPolicy _chainPolicy;
     private readonly PeerCertificateValidator? _clientValidator;
@@ -153,11 +147,11 @@ public sealed class NativeTlsContext : IDisposable
             OpenSslError.Check(OpenSsl.SSL_CTX_set_num_tickets(ctx, 0) == 1, "SSL_CTX_set_num_tickets");
             OpenSsl.SSL_CTX_ctrl(ctx, OpenSsl.SSL_CTRL_SET_SESS_CACHE_MODE, OpenSsl.SSL_SESS_CACHE_OFF, 0);
             OpenSslError.Check(OpenSsl.SSL_CTX_set_ciphersuites(ctx, CipherSuites) == 1, "SSL_CTX_set_ciphersuites");
-            // A retried SSL_write may come from a different (re-pinned) address of the same bytes. Record
-            // buffers are freed whenever they are empty: an idle connection holds none (a malloc per burst).
-            OpenSsl.SSL_CTX_ctrl(ctx, OpenSsl.SSL_CTRL_MODE, OpenSsl.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | OpenSsl.SSL_MODE_RELEASE_BUFFERS, 0);
-            OpenSsl.SSL_CTX_ctrl(ctx, OpenSsl.SSL_CTRL_SET_READ_AHEAD, 1, 0);
-            OpenSsl.SSL_CTX_set_default_read_buffer_len(ctx, ReadBufferSize);
+            // OpenSSL runs the handshake only; our record layer (NativeTlsStream.Records.cs) takes over after it with the
+            // application traffic secrets the key log callback hands over. No read-ahead (the default): the SSL reads
+            // exactly one record at a time, so it never takes bytes past the handshake from the socket.
+            OpenSsl.SSL_CTX_ctrl(ctx, OpenSsl.SSL_CTRL_MODE, OpenSsl.SSL_MODE_RELEASE_BUFFERS, 0);
+            OpenSsl.SSL_CTX_set_keylog_callback(ctx, &NativeTlsStream.OnKeyLogLine);
 
             // Peer certificates are verified during the handshake, in managed code, with exactly the checks SslStream
             // ran (chain to the bundle only, EKU, SPIFFE identity; NativeTlsStream.VerifyPeerDuringHandshake), never

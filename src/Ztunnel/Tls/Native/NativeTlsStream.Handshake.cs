@@ -42,6 +42,7 @@ internal sealed partial class NativeTlsStream
             await stream.RunHandshakeAsync(cancellationToken).ConfigureAwait(false);
             stream.CheckAlpn();
             stream.RecordNegotiated();
+            stream.StartRecordLayer();
             return stream;
         }
         catch

@@ -1,16 +1,20 @@
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace Ztunnel.Tls.Native;
 
-// Receive: SSL_read takes the socket itself (see the class remarks); when it runs dry, wait for readability.
+// Receive: records are opened from the receive buffer straight into the caller's buffer; when there are none, wait for
+// readability.
 internal sealed partial class NativeTlsStream
 {
+    // Plaintext of a record that did not fit the reader's buffer, left in place in the receive buffer (at this offset).
+    private int _leftoverStart;
+    private int _leftoverLength;
+    private bool _peerClosed; // close_notify, or the end of the stream between records: reads return 0 from here on
 
     /// <summary>
-    /// Decrypted bytes into <paramref name="buffer"/>: as many whole records as OpenSSL has read ahead, at
-    /// least one byte; 0 at the end of the stream (close_notify, or the peer closed between records).
+    /// Decrypted bytes into <paramref name="buffer"/>: as many whole records as are already received, at least one byte;
+    /// 0 at the end of the stream (close_notify, or the peer closed between records).
     /// </summary>
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -33,26 +37,14 @@ internal sealed partial class NativeTlsStream
     {
         while (true)
         {
-            TaskCompletionSource? ring;
-            lock (_lock)
+            // Awaited here, not through WaitReadableAsync: one async frame less on every wait of the data path.
+            try
             {
-                ring = _readerWaitsForRing;
+                await _socket.WaitReadableAsync(cancellationToken).ConfigureAwait(false);
             }
-            if (ring is not null)
+            catch (SocketException e)
             {
-                await ring.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                // Awaited here, not through WaitReadableAsync: one async frame less on every wait of the data path.
-                try
-                {
-                    await _socket.WaitReadableAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (SocketException e)
-                {
-                    throw ReceiveFailed(e);
-                }
+                throw ReceiveFailed(e);
             }
             if (buffer.IsEmpty)
             {
@@ -68,7 +60,7 @@ internal sealed partial class NativeTlsStream
 
     /// <summary>
     /// Waits until the socket may have bytes (or EOF, or an error) without taking any of them: at once unless the
-    /// last SSL call's receive found it empty and the poller has seen nothing since.
+    /// last receive found it empty and the poller has seen nothing since. (The handshake's waits.)
     /// </summary>
     private ValueTask WaitReadableAsync(CancellationToken cancellationToken)
     {
@@ -93,12 +85,12 @@ internal sealed partial class NativeTlsStream
 
     /// <summary>
     /// Decrypted bytes into <paramref name="destination"/>, or <paramref name="wantRead"/> when there are none yet. With
-    /// <paramref name="waitIfDrained"/>, a socket that OpenSSL's last receive drained after a small take (see
-    /// NativeTlsStream.SocketReads.cs), with no event since and nothing buffered in OpenSSL, is not asked again (that
-    /// read would be an EAGAIN). After a wait the read is always made: the wait also ends for an end of stream or an
-    /// error, which only a read reports.
+    /// <paramref name="waitIfDrained"/>, a socket whose last receive drained it after a small take (see
+    /// NativeTlsStream.SocketReads.cs), with no event since, is not asked again (that receive would be an EAGAIN). After
+    /// a wait the receive is always made: the wait also ends for an end of stream or an error, which only a receive
+    /// reports.
     /// </summary>
-    private unsafe int TryRead(Span<byte> destination, bool waitIfDrained, out bool wantRead)
+    private int TryRead(Span<byte> destination, bool waitIfDrained, out bool wantRead)
     {
         wantRead = false;
         lock (_lock)
@@ -106,118 +98,178 @@ internal sealed partial class NativeTlsStream
             ThrowIfDisposedLocked();
             if (destination.IsEmpty)
             {
-                // A zero-byte read only asks whether a read would find data. After a drained small read (as for a
-                // real read below) the answer is no without asking the socket: the peek would be an EAGAIN.
-                wantRead = OpenSsl.SSL_has_pending(_ssl) == 0
-                    && ((waitIfDrained && !_socket.ReadMayFindData) || !PeekLocked());
+                wantRead = !ReadWouldFindDataLocked(waitIfDrained);
                 return 0;
             }
-            if (waitIfDrained && !_socket.ReadMayFindData && OpenSsl.SSL_has_pending(_ssl) == 0)
-            {
-                wantRead = true;
-                return 0;
-            }
-            OpenSslError.ClearBeforeCall();
             int total = 0;
-            fixed (byte* p = destination)
+            while (true)
             {
-                while (true)
+                // What is already received, as far as the destination takes it: left-over plaintext, then whole records.
+                while (total < destination.Length)
                 {
-                    int seen = _socket.ReadEvents;
-                    int socketReads = t_socketReads;
-                    int result = OpenSsl.SSL_read_ex(_ssl, p + total, (nuint)(destination.Length - total), out nuint read);
-                    int socketReadsMade = t_socketReads - socketReads;
-                    SocketReads += socketReadsMade;
-                    if (result == 1)
+                    if (_leftoverLength > 0)
                     {
-                        if (socketReadsMade != 0)
-                        {
-                            _socket.NoteReceive(seen, drained: t_lastSocketReadSparse);
-                        }
-                        total += (int)read;
-                        // More records already read ahead: take them too (one call, one lock, per burst).
-                        if (total == destination.Length)
-                        {
-                            return total;
-                        }
-                        if (OpenSsl.SSL_has_pending(_ssl) == 0)
-                        {
-                            // Whether the kernel has more is not known here (this call may not have read the
-                            // socket at all): the next read asks OpenSSL, whose EAGAIN is what allows a wait.
-                            return total;
-                        }
-                        continue;
+                        total += TakeLeftoverLocked(destination[total..]);
                     }
-                    int errno = Marshal.GetLastPInvokeError();
-                    int error = OpenSsl.SSL_get_error(_ssl, result);
-                    if (error == OpenSsl.SSL_ERROR_WANT_READ)
+                    else if (_peerClosed || !TryOpenRecordLocked(destination[total..], ref total))
                     {
-                        _socket.NoteReceive(seen, drained: true); // the socket BIO's recv found nothing
+                        break;
                     }
-                    if (total > 0)
-                    {
-                        // Deliver what we have; a lasting condition (EOF, error) shows again on the next read.
-                        OpenSsl.ERR_clear_error();
-                        return total;
-                    }
-                    return ReadFailed(error, errno, out wantRead);
                 }
+                if (total > 0 || _peerClosed)
+                {
+                    return total;
+                }
+                if (_peerEof)
+                {
+                    return EndOfStreamLocked();
+                }
+                if (waitIfDrained && !_socket.ReadMayFindData)
+                {
+                    wantRead = true;
+                    return 0;
+                }
+                if (ReceiveLocked() < 0)
+                {
+                    wantRead = true;
+                    return 0;
+                }
+                waitIfDrained = true; // what one receive left unfinished waits for the poller's next event
             }
         }
     }
 
     /// <summary>
-    /// For a zero-byte read: true when a record's bytes are at hand (OpenSSL reads ahead from the socket to see);
-    /// false when the socket is empty, or when the peek met the end or an error, which the next real read reports.
+    /// For a zero-byte read, which only asks whether a read would find data: true when there is plaintext or a whole
+    /// record, or a receive brought bytes (or the end). When not, the buffer goes back before the caller waits.
     /// </summary>
-    private unsafe bool PeekLocked()
+    private bool ReadWouldFindDataLocked(bool waitIfDrained)
     {
-        OpenSslError.ClearBeforeCall();
-        int seen = _socket.ReadEvents;
-        int socketReads = t_socketReads;
-        byte peeked;
-        int result = OpenSsl.SSL_peek_ex(_ssl, &peeked, 1, out _);
-        SocketReads += t_socketReads - socketReads;
-        if (result == 1)
+        if (_leftoverLength > 0 || _peerClosed || _peerEof || HasWholeRecordLocked())
         {
             return true;
         }
-        bool empty = OpenSsl.SSL_get_error(_ssl, 0) == OpenSsl.SSL_ERROR_WANT_READ;
-        OpenSsl.ERR_clear_error();
-        _socket.NoteReceive(seen, drained: empty);
-        return !empty;
+        // After a drained small receive the answer is no without asking the socket: the receive would be an EAGAIN.
+        if ((!waitIfDrained || _socket.ReadMayFindData) && ReceiveLocked() >= 0)
+        {
+            return true;
+        }
+        ReleaseReceiveBufferIfEmptyLocked();
+        return false;
     }
 
-    private int ReadFailed(int error, int errno, out bool wantRead)
+    /// <summary>
+    /// The end of the stream without close_notify: between records an end, as SslStream reads it; inside a record or a
+    /// handshake message the data was cut off.
+    /// </summary>
+    private int EndOfStreamLocked()
     {
-        wantRead = false;
-        switch (error)
+        if (_receiveEnd > _receiveStart || _postHandshakeLength > 0)
         {
-            case OpenSsl.SSL_ERROR_WANT_READ:
-                wantRead = true;
-                return 0;
-            case OpenSsl.SSL_ERROR_WANT_WRITE:
-                // The read made OpenSSL answer (a KeyUpdate) and the ring is full: the writer that filled it
-                // is about to send it; retry once it has (see Consume).
-                _readerWaitsForRing ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                wantRead = true;
-                return 0;
-            case OpenSsl.SSL_ERROR_ZERO_RETURN:
-                return 0; // close_notify
-            case OpenSsl.SSL_ERROR_SSL when OpenSslError.PeekLastReason() == OpenSsl.SSL_R_UNEXPECTED_EOF_WHILE_READING:
-                OpenSsl.ERR_clear_error();
-                // TCP EOF without close_notify. Between records it is an end of stream, as SslStream reads it;
-                // inside a record the data was cut off.
-                if (OpenSsl.SSL_has_pending(_ssl) == 0)
+            throw new IOException("HBONE TLS receive failed: the peer closed the connection in the middle of a TLS record");
+        }
+        _peerClosed = true;
+        return 0;
+    }
+
+    private unsafe int TakeLeftoverLocked(Span<byte> destination)
+    {
+        int length = Math.Min(destination.Length, _leftoverLength);
+        new ReadOnlySpan<byte>(_receiveBuffer + _leftoverStart, length).CopyTo(destination);
+        _leftoverStart += length;
+        _leftoverLength -= length;
+        return length;
+    }
+
+    /// <summary>
+    /// Opens the next record if it is all received: data goes to <paramref name="free"/> (counted in
+    /// <paramref name="total"/>), what does not fit stays in the receive buffer as left-over; handshake messages and
+    /// alerts are acted on. False when no whole record is there. Throws <see cref="IOException"/> for anything a TLS 1.3
+    /// peer may not send.
+    /// </summary>
+    private unsafe bool TryOpenRecordLocked(Span<byte> free, ref int total)
+    {
+        int available = _receiveEnd - _receiveStart;
+        if (available < TlsRecordProtection.HeaderSize)
+        {
+            return false;
+        }
+        byte* record = _receiveBuffer + _receiveStart;
+        // RFC 8446 §5.1-5.2: after the handshake every record is protected, so its outer type is application_data
+        // (a change_cipher_spec is allowed only during the handshake).
+        if (record[0] != TlsRecordProtection.ContentApplicationData)
+        {
+            throw Protocol($"a record of outer type {record[0]} after the handshake (unexpected_message)");
+        }
+        int bodyLength = (record[3] << 8) | record[4];
+        if (bodyLength > TlsRecordProtection.MaxCiphertext)
+        {
+            throw Protocol($"a record of {bodyLength} bytes, more than TLS allows (record_overflow)");
+        }
+        if (bodyLength <= TlsRecordProtection.TagSize)
+        {
+            throw Protocol($"a record of {bodyLength} bytes, too short to be protected (decode_error)");
+        }
+        if (available < TlsRecordProtection.HeaderSize + bodyLength)
+        {
+            return false;
+        }
+        int inner = _opener!.Open(record, bodyLength, free);
+        _receiveStart += TlsRecordProtection.HeaderSize + bodyLength;
+        int direct = Math.Min(free.Length, inner);
+        Span<byte> inPlace = new(TlsRecordProtection.InPlaceStart(record, direct), inner - direct);
+
+        // TLSInnerPlaintext: content, the real type, zero padding. The type is the last byte that is not zero.
+        int end = inner;
+        while (end > 0 && (end > direct ? inPlace[end - 1 - direct] : free[end - 1]) == 0)
+        {
+            end--;
+        }
+        if (end == 0)
+        {
+            throw Protocol("a record with no content type (unexpected_message)");
+        }
+        int contentLength = end - 1;
+        byte type = end > direct ? inPlace[contentLength - direct] : free[contentLength];
+        if (contentLength > TlsRecordProtection.MaxPlaintext)
+        {
+            throw Protocol($"a record with {contentLength} bytes of content, more than TLS allows (record_overflow)");
+        }
+        switch (type)
+        {
+            case TlsRecordProtection.ContentApplicationData:
+                if (_postHandshakeLength > 0)
                 {
-                    return 0;
+                    throw Protocol("data in the middle of a handshake message (unexpected_message)");
                 }
-                throw new IOException("HBONE TLS receive failed: the peer closed the connection in the middle of a TLS record");
-            case OpenSsl.SSL_ERROR_SYSCALL when errno != 0:
-                OpenSsl.ERR_clear_error();
-                throw new IOException($"HBONE transport receive failed: {Marshal.GetPInvokeErrorMessage(errno)}");
+                total += Math.Min(contentLength, direct);
+                if (contentLength > direct)
+                {
+                    _leftoverStart = (int)(TlsRecordProtection.InPlaceStart(record, direct) - _receiveBuffer);
+                    _leftoverLength = contentLength - direct;
+                }
+                return true;
+            case TlsRecordProtection.ContentHandshake:
+            case TlsRecordProtection.ContentAlert:
+                // Not data: nothing of it counts as read. Rare and short: joined into one piece if it was split.
+                ReadOnlySpan<byte> content = contentLength <= direct ? free[..contentLength]
+                    : direct == 0 ? inPlace[..contentLength]
+                    : [.. free[..direct], .. inPlace[..(contentLength - direct)]];
+                if (type == TlsRecordProtection.ContentHandshake)
+                {
+                    OnPostHandshakeLocked(content);
+                }
+                else
+                {
+                    if (_postHandshakeLength > 0)
+                    {
+                        throw Protocol("an alert in the middle of a handshake message (unexpected_message)");
+                    }
+                    OnAlertLocked(content);
+                }
+                return true;
             default:
-                throw new IOException($"HBONE TLS receive failed: {OpenSslError.Drain($"SSL_read error {error}")}");
+                throw Protocol($"a record of content type {type} (unexpected_message)");
         }
     }
 }

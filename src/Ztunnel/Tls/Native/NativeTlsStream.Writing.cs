@@ -3,19 +3,20 @@ using System.Runtime.CompilerServices;
 
 namespace Ztunnel.Tls.Native;
 
-// Send: SSL_write encrypts into the ring (see the class remarks); FlushAsync sends the ring from where it is.
+// Send: each record is sealed straight into the send buffer (see the class remarks); FlushAsync sends it from where it is.
 internal sealed partial class NativeTlsStream
 {
     /// <summary>
-    /// Encrypts <paramref name="buffer"/> into the write ring; the records go out at <see cref="FlushAsync"/>
-    /// (or earlier, when the ring fills). One writer at a time.
+    /// Seals <paramref name="buffer"/> into records in the send buffer; they go out at <see cref="FlushAsync"/> (or
+    /// earlier, when the buffer fills). One writer at a time.
     /// </summary>
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         try
         {
-            return buffer.IsEmpty || TryWrite(buffer.Span) ? ValueTask.CompletedTask : WriteSlowAsync(buffer, cancellationToken);
+            int sealedBytes = buffer.IsEmpty ? 0 : TryWrite(buffer.Span);
+            return sealedBytes == buffer.Length ? ValueTask.CompletedTask : WriteSlowAsync(buffer[sealedBytes..], cancellationToken);
         }
         catch (IOException e)
         {
@@ -26,40 +27,34 @@ internal sealed partial class NativeTlsStream
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteSlowAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
     {
-        // The ring is full: send it, then retry the same bytes (OpenSSL remembers how far it got).
-        do
+        // The buffer is full: send it, then seal the rest.
+        while (!buffer.IsEmpty)
         {
             await SendPendingAsync(cancellationToken).ConfigureAwait(false);
+            buffer = buffer[TryWrite(buffer.Span)..];
         }
-        while (!TryWrite(buffer.Span));
     }
 
-    /// <summary>True when all of <paramref name="data"/> was written; false when the ring filled first.</summary>
-    private unsafe bool TryWrite(ReadOnlySpan<byte> data)
+    /// <summary>Seals as much of <paramref name="data"/> as the send buffer takes, in records of at most 16 KiB; returns how much.</summary>
+    private int TryWrite(ReadOnlySpan<byte> data)
     {
         lock (_lock)
         {
             ThrowIfDisposedLocked();
-            OpenSslError.ClearBeforeCall();
-            int result;
-            fixed (byte* p = data)
+            int done = 0;
+            while (done < data.Length)
             {
-                result = OpenSsl.SSL_write_ex(_ssl, p, (nuint)data.Length, out _);
+                int length = Math.Min(data.Length - done, TlsRecordProtection.MaxPlaintext);
+                if (!SealOwedKeyUpdateLocked() || !HasSendRoomLocked(length))
+                {
+                    break;
+                }
+                SealLocked(data.Slice(done, length), TlsRecordProtection.ContentApplicationData);
+                done += length;
             }
-            if (result == 1)
-            {
-                return true; // without SSL_MODE_ENABLE_PARTIAL_WRITE, success means everything
-            }
-            int error = OpenSsl.SSL_get_error(_ssl, result);
-            if (error == OpenSsl.SSL_ERROR_WANT_WRITE)
-            {
-                _ringFilled = true;
-                return false;
-            }
-            throw new IOException($"HBONE TLS send failed: {OpenSslError.Drain($"SSL_write error {error}")}");
+            return done;
         }
     }
-
     /// <summary>Sends every record written so far.</summary>
     public override Task FlushAsync(CancellationToken cancellationToken)
     {
@@ -74,14 +69,26 @@ internal sealed partial class NativeTlsStream
     /// </summary>
     public async Task ShutdownAsync(CancellationToken cancellationToken = default)
     {
+        ReadOnlyMemory<byte> closeNotify = new byte[] { 1, AlertCloseNotify }; // warning level, as RFC 8446 §6.1 has it
+        while (!TrySealAlert(closeNotify.Span))
+        {
+            await SendPendingAsync(cancellationToken).ConfigureAwait(false);
+        }
+        await SendPendingAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private bool TrySealAlert(ReadOnlySpan<byte> alert)
+    {
         lock (_lock)
         {
             ThrowIfDisposedLocked();
-            OpenSsl.ERR_clear_error();
-            OpenSsl.SSL_shutdown(_ssl); // 0: close_notify written, the peer's not yet seen; fine for us
-            OpenSsl.ERR_clear_error();
+            if (!SealOwedKeyUpdateLocked() || !HasSendRoomLocked(alert.Length))
+            {
+                return false;
+            }
+            SealLocked(alert, TlsRecordProtection.ContentAlert);
+            return true;
         }
-        await SendPendingAsync(cancellationToken).ConfigureAwait(false);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
@@ -117,7 +124,7 @@ internal sealed partial class NativeTlsStream
         }
     }
 
-    /// <summary>The contiguous bytes at the head of the ring (empty if none), marked as being sent.</summary>
+    /// <summary>The contiguous bytes at the head of the handshake's ring or of the send buffer (empty if none), marked as being sent.</summary>
     private unsafe Memory<byte> TakePending()
     {
         lock (_lock)
@@ -128,7 +135,16 @@ internal sealed partial class NativeTlsStream
                 throw new InvalidOperationException("HBONE TLS: a flush is already sending (one writer at a time)");
             }
             byte* data;
-            int count = OpenSsl.BIO_nread0(_network, &data);
+            int count;
+            if (_sealer is null)
+            {
+                count = OpenSsl.BIO_nread0(_network, &data); // the handshake's ring
+            }
+            else
+            {
+                data = _sendBuffer + _sendStart;
+                count = _sendEnd - _sendStart;
+            }
             if (count <= 0)
             {
                 return Memory<byte>.Empty;
@@ -138,7 +154,7 @@ internal sealed partial class NativeTlsStream
         }
     }
 
-    /// <summary>Drops <paramref name="sent"/> bytes from the ring once the kernel has them.</summary>
+    /// <summary>Drops <paramref name="sent"/> bytes from the ring or the send buffer once the kernel has them.</summary>
     private unsafe void Consume(int sent)
     {
         lock (_lock)
@@ -151,14 +167,18 @@ internal sealed partial class NativeTlsStream
             }
             if (sent > 0)
             {
-                byte* ignored;
-                OpenSsl.BIO_nread(_network, &ignored, sent);
-                OnSentLocked(sent);
-                if (_readerWaitsForRing is { } reader)
+                if (_sealer is null)
                 {
-                    _readerWaitsForRing = null;
-                    reader.TrySetResult();
+                    byte* ignored;
+                    OpenSsl.BIO_nread(_network, &ignored, sent);
+                    return;
                 }
+                _sendStart += sent;
+                if (_sendStart == _sendEnd)
+                {
+                    _sendStart = _sendEnd = 0;
+                }
+                OnSentLocked(sent);
             }
         }
     }

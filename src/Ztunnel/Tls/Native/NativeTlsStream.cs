@@ -6,29 +6,33 @@ using Ztunnel.Sockets;
 namespace Ztunnel.Tls.Native;
 
 /// <summary>
-/// An HBONE TLS connection driven by OpenSSL directly, in place of <see cref="SslStream"/>: one user-space
-/// copy per direction on the data path instead of about five.
+/// An HBONE TLS connection: OpenSSL runs the handshake, our own TLS 1.3 record layer (<see cref="TlsRecordProtection"/>)
+/// carries the data after it. In place of <see cref="SslStream"/>: no user-space copy of the data besides the AES-GCM
+/// pass itself, in either direction.
 /// </summary>
 /// <remarks>
 /// <para>
-/// Receive: the SSL reads the socket itself (a socket BIO on the non-blocking fd, with read-ahead), so
-/// <c>recv</c> lands in OpenSSL's record buffer, is decrypted in place and copied once, into the caller's
-/// buffer. When OpenSSL wants more bytes than the kernel has, or its last receive found the socket drained, the read
-/// waits for the daemon's poller (<see cref="PolledSocket"/>) to see the socket readable.
+/// Handshake: the SSL reads the non-blocking socket itself (a socket BIO, no read-ahead, so it never takes a byte past
+/// the handshake's last record) and writes its flights into a BIO pair, a ring that <see cref="FlushAsync"/> sends from.
+/// OpenSSL hands us the application traffic secrets through the context's key log callback; once the handshake is done
+/// the SSL and its ring are freed (NativeTlsStream.Records.cs).
 /// </para>
 /// <para>
-/// Send: the SSL does not write the socket. It writes its records into a BIO pair, a ring buffer (sized by
-/// use, see NativeTlsStream.Ring.cs), and <see cref="FlushAsync"/> sends straight from the ring:
-/// all records of one write batch go out in one <c>send</c> (bigger sends, fewer syscalls, GSO), at the
-/// cost of one copy (OpenSSL's record into the ring). A ring, not a growing memory BIO: bytes the SSL writes
-/// while a send is in flight (a KeyUpdate answered from a read) land after the ones being sent and never
-/// move them.
+/// Receive: <c>recv</c> lands in our receive buffer (up to four full records at once), and each record is decrypted
+/// from there straight into the caller's buffer (NativeTlsStream.Reading.cs). When the kernel has no more bytes, the
+/// read waits for the daemon's poller (<see cref="PolledSocket"/>) to see the socket readable.
 /// </para>
 /// <para>
-/// One reader and one writer may run concurrently (HTTP/2 does); an SSL is not safe for concurrent
-/// SSL_read/SSL_write, so every SSL call runs under <see cref="_lock"/>, which is never held across an await.
-/// Failures surface as <see cref="IOException"/> (the HTTP/2 loops treat that as a closed transport), never
-/// as a raw <see cref="SocketException"/>.
+/// Send: each record is encrypted from the caller's buffer straight into our send buffer, and
+/// <see cref="FlushAsync"/> sends from there: all records of one write batch in one <c>send</c> (bigger sends, fewer
+/// syscalls, GSO). The buffer's size follows the connection's use (NativeTlsStream.Ring.cs).
+/// </para>
+/// <para>
+/// One reader and one writer may run concurrently (HTTP/2 does). Every touch of the native state runs under
+/// <see cref="_lock"/>, which is never held across an await. The reader never writes: what it must answer (a
+/// KeyUpdate that requests ours) the writer sends before its next record. Failures surface as
+/// <see cref="IOException"/> (the HTTP/2 loops treat that as a closed transport), never as a raw
+/// <see cref="SocketException"/>.
 /// </para>
 /// </remarks>
 internal sealed partial class NativeTlsStream : Stream
@@ -36,12 +40,10 @@ internal sealed partial class NativeTlsStream : Stream
     private readonly Lock _lock = new();
     private readonly PolledSocket _socket;
     private readonly bool _isServer;
-    private readonly SafeSslHandle _ssl;
-    private readonly SafeBioHandle _network; // our end of the write pair: we read (send) what the SSL wrote
-    private readonly nint _inner; // the SSL's end of the write pair (owned by the SSL)
+    private readonly SafeSslHandle _ssl; // the handshake's; freed once it is done
+    private readonly SafeBioHandle _network; // our end of the handshake's write pair: we read (send) what the SSL wrote
     private readonly PointerMemoryManager _sendMemory = new();
     private bool _sending;
-    private TaskCompletionSource? _readerWaitsForRing; // a read that needs ring space waits for the next send
     private bool _nativeFreed;
     private int _disposed;
 
@@ -52,17 +54,14 @@ internal sealed partial class NativeTlsStream : Stream
         _ssl = context.NewSsl();
         try
         {
-            // The SSL reads the fd itself; PolledSocket made it non-blocking.
+            // The SSL reads the fd itself during the handshake; PolledSocket made it non-blocking.
             nint rbio = OpenSsl.BIO_new_socket((int)socket.Socket.SafeHandle.DangerousGetHandle(), OpenSsl.BIO_NOCLOSE);
             OpenSslError.Check(rbio != 0, "BIO_new_socket");
-            WatchSocketReads(rbio);
             OpenSsl.SSL_set0_rbio(_ssl, rbio);
             // Nothing is ever written into our end: its own buffer (the other direction) is one byte.
             OpenSslError.Check(OpenSsl.BIO_new_bio_pair(out nint inner, SmallRing, out nint network, 1) == 1, "BIO_new_bio_pair");
             _network = new SafeBioHandle(network);
-            _inner = inner;
-            _ringSize = SmallRing;
-            OpenSsl.SSL_set0_wbio(_ssl, inner);
+            OpenSsl.SSL_set0_wbio(_ssl, inner); // the SSL owns its end
         }
         catch
         {
@@ -124,12 +123,12 @@ internal sealed partial class NativeTlsStream : Stream
         {
             lock (_lock)
             {
-                // A send in flight reads the ring: the send's completion frees the SSL instead.
+                // A send in flight reads the ring or the send buffer: the send's completion frees them instead.
                 if (!_sending)
                 {
                     FreeNativeLocked();
                 }
-                _readerWaitsForRing?.TrySetException(new ObjectDisposedException(nameof(NativeTlsStream)));
+                FreeReceiveBufferLocked();
             }
             // After the SSL is marked disposed (checked under the lock): its socket BIO must never touch a
             // closed fd number that the kernel may have handed to another socket by then.
@@ -141,9 +140,21 @@ internal sealed partial class NativeTlsStream : Stream
 
     private void FreeNativeLocked()
     {
+        FreeHandshakeLocked();
         if (!_nativeFreed)
         {
             _nativeFreed = true;
+            FreeSendBufferLocked();
+            _sealer?.Dispose();
+            _opener?.Dispose();
+        }
+    }
+
+    /// <summary>The SSL and its write ring: once the handshake is done, or with the stream.</summary>
+    private void FreeHandshakeLocked()
+    {
+        if (!_ssl.IsClosed)
+        {
             _ssl.Dispose();
             _network.Dispose();
         }

@@ -13,10 +13,6 @@ internal static partial class OpenSsl
     public const int BIO_C_MAKE_BIO_PAIR = 138;
     public const int BIO_C_DESTROY_BIO_PAIR = 139;
 
-    /// <summary>A BIO callback's operation codes: a read, and the flag of the call made after the operation.</summary>
-    public const int BIO_CB_READ = 0x02;
-    public const int BIO_CB_RETURN = 0x80;
-
     /// <summary>ERR_GET_REASON: the low 23 bits of an error code.</summary>
     public const uint ERR_REASON_MASK = 0x7FFFFF;
 
@@ -39,12 +35,6 @@ internal static partial class OpenSsl
     [LibraryImport(Crypto)]
     public static partial int BIO_free(nint bio);
 
-    /// <summary>
-    /// Sets a BIO_callback_fn_ex, called before and after every operation on <paramref name="bio"/>:
-    /// <c>long callback(BIO *b, int oper, const char *argp, size_t len, int argi, long argl, int ret, size_t *processed)</c>.
-    /// </summary>
-    [LibraryImport(Crypto)]
-    public static partial void BIO_set_callback_ex(nint bio, nint callback);
 
     [LibraryImport(Crypto)]
     public static partial long BIO_ctrl(nint bio, int cmd, long larg, nint parg);

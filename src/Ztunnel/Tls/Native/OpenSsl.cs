@@ -16,14 +16,12 @@ internal static partial class OpenSsl
     public const int TLS1_3_VERSION = 0x0304;
 
     public const int SSL_CTRL_MODE = 33;
-    public const int SSL_CTRL_SET_READ_AHEAD = 41;
     public const int SSL_CTRL_SET_SESS_CACHE_MODE = 44;
     public const int SSL_CTRL_CHAIN_CERT = 89;
     public const int SSL_CTRL_SET_MIN_PROTO_VERSION = 123;
     public const int SSL_CTRL_SET_MAX_PROTO_VERSION = 124;
 
     public const long SSL_MODE_ENABLE_PARTIAL_WRITE = 0x1;
-    public const long SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER = 0x2;
     public const long SSL_MODE_RELEASE_BUFFERS = 0x10;
     public const long SSL_SESS_CACHE_OFF = 0;
 
@@ -72,8 +70,6 @@ internal static partial class OpenSsl
     [LibraryImport(Ssl)]
     public static partial int SSL_CTX_set_num_tickets(SafeSslContextHandle ctx, nuint tickets);
 
-    [LibraryImport(Ssl)]
-    public static partial void SSL_CTX_set_default_read_buffer_len(SafeSslContextHandle ctx, nuint length);
 
     /// <summary>Returns 0 on success (unlike most of libssl).</summary>
     [LibraryImport(Ssl)]
@@ -92,6 +88,13 @@ internal static partial class OpenSsl
 
     [LibraryImport(Ssl)]
     public static unsafe partial void SSL_CTX_set_verify(SafeSslContextHandle ctx, int mode, delegate* unmanaged<int, nint, int> callback);
+
+    /// <summary>
+    /// Called with each secret the handshake derives, as an NSS key log line (<c>CLIENT_TRAFFIC_SECRET_0 &lt;client
+    /// random&gt; &lt;secret&gt;</c>, hex): how our record layer gets the application traffic secrets.
+    /// </summary>
+    [LibraryImport(Ssl)]
+    public static unsafe partial void SSL_CTX_set_keylog_callback(SafeSslContextHandle ctx, delegate* unmanaged<nint, byte*, void> callback);
 
     [LibraryImport(Ssl)]
     public static unsafe partial void SSL_CTX_set_cert_verify_callback(SafeSslContextHandle ctx, delegate* unmanaged<nint, nint, int> callback, nint arg);
@@ -128,14 +131,8 @@ internal static partial class OpenSsl
     [LibraryImport(Ssl, SetLastError = true)]
     public static partial int SSL_do_handshake(SafeSslHandle ssl);
 
-    [LibraryImport(Ssl, SetLastError = true)]
-    public static unsafe partial int SSL_read_ex(SafeSslHandle ssl, byte* buffer, nuint count, out nuint read);
 
-    [LibraryImport(Ssl, SetLastError = true)]
-    public static unsafe partial int SSL_peek_ex(SafeSslHandle ssl, byte* buffer, nuint count, out nuint read);
 
-    [LibraryImport(Ssl, SetLastError = true)]
-    public static unsafe partial int SSL_write_ex(SafeSslHandle ssl, byte* buffer, nuint count, out nuint written);
 
     [LibraryImport(Ssl)]
     public static partial int SSL_get_error(SafeSslHandle ssl, int ret);
@@ -143,8 +140,7 @@ internal static partial class OpenSsl
     [LibraryImport(Ssl)]
     public static partial int SSL_has_pending(SafeSslHandle ssl);
 
-    [LibraryImport(Ssl)]
-    public static partial int SSL_shutdown(SafeSslHandle ssl);
+
 
     [LibraryImport(Ssl)]
     public static unsafe partial void SSL_get0_alpn_selected(SafeSslHandle ssl, byte** data, out uint length);

@@ -189,49 +189,7 @@ public sealed class NativeTlsStreamTests : IDisposable
         (await server.ReadAsync(rest).AsTask().WaitAsync(LoopbackTls.HangGuard)).ShouldBe(0);
     }
 
-    /// <summary>Our transport on both sides, with fresh certificates.</summary>
-    private async Task<NativeBothSides> ConnectBothSidesAsync()
-    {
-        WorkloadCertificate clientCert = _pki.Issue("client");
-        WorkloadCertificate serverCert = _pki.Issue("server");
-        var clientContext = NativeTlsContext.ForClient(clientCert, _pki.Bundle);
-        var serverContext = NativeTlsContext.ForServer(serverCert, _pki.Bundle);
-        var pair = new NativeBothSides(clientCert, serverCert, clientContext, serverContext);
-        try
-        {
-            (pair.Client, pair.Server) = await NativeTlsPair.ConnectAsync(clientContext, serverCert.Identity, serverContext);
-            return pair;
-        }
-        catch
-        {
-            await pair.DisposeAsync();
-            throw;
-        }
-    }
-
-    /// <summary>A connected pair and what it was made of; disposing it closes both streams and frees the rest.</summary>
-    private sealed class NativeBothSides(WorkloadCertificate clientCert, WorkloadCertificate serverCert, NativeTlsContext clientContext,
-        NativeTlsContext serverContext) : IAsyncDisposable
-    {
-        public NativeTlsStream Client { get; set; } = null!;
-        public NativeTlsStream Server { get; set; } = null!;
-
-        public async ValueTask DisposeAsync()
-        {
-            if (Client is not null)
-            {
-                await Client.DisposeAsync();
-            }
-            if (Server is not null)
-            {
-                await Server.DisposeAsync();
-            }
-            clientContext.Dispose();
-            serverContext.Dispose();
-            clientCert.Dispose();
-            serverCert.Dispose();
-        }
-    }
+    private Task<NativeBothSides> ConnectBothSidesAsync() => NativeBothSides.ConnectAsync(_pki);
 
     // One reader and one writer on each side at once, as HTTP/2 runs them; byte-exact both ways.
     private static async Task TransferBothWaysAsync(Stream a, Stream b)
