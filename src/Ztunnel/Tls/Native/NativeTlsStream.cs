@@ -25,7 +25,7 @@ namespace Ztunnel.Tls.Native;
 /// <para>
 /// Send: each record is encrypted from the caller's buffer straight into our send buffer, and
 /// <see cref="FlushAsync"/> sends from there: all records of one write batch in one <c>send</c> (bigger sends, fewer
-/// syscalls, GSO). The buffer's size follows the connection's use (NativeTlsStream.Ring.cs).
+/// syscalls, GSO). The buffer's size follows the connection's use (NativeTlsStream.SendBuffer.cs).
 /// </para>
 /// <para>
 /// One reader and one writer may run concurrently (HTTP/2 does). Every touch of the native state runs under
@@ -59,7 +59,7 @@ internal sealed partial class NativeTlsStream : Stream
             OpenSslError.Check(rbio != 0, "BIO_new_socket");
             OpenSsl.SSL_set0_rbio(_ssl, rbio);
             // Nothing is ever written into our end: its own buffer (the other direction) is one byte.
-            OpenSslError.Check(OpenSsl.BIO_new_bio_pair(out nint inner, SmallRing, out nint network, 1) == 1, "BIO_new_bio_pair");
+            OpenSslError.Check(OpenSsl.BIO_new_bio_pair(out nint inner, HandshakeRing, out nint network, 1) == 1, "BIO_new_bio_pair");
             _network = new SafeBioHandle(network);
             OpenSsl.SSL_set0_wbio(_ssl, inner); // the SSL owns its end
         }

@@ -102,7 +102,7 @@ public sealed class NativeTlsStreamTests : IDisposable
     [Fact]
     public async Task Transfer_BulkThenManySmallMessagesThenBulk_ArrivesByteExact()
     {
-        // The write ring grows for bulk, shrinks after a run of small sends, and grows again: nothing is lost
+        // The send buffer grows for bulk, shrinks after a run of small sends, and grows again: nothing is lost
         // or reordered across the resizes.
         await using NativeBothSides pair = await ConnectBothSidesAsync();
         var (client, server) = (pair.Client, pair.Server);
@@ -157,7 +157,7 @@ public sealed class NativeTlsStreamTests : IDisposable
     [Fact]
     public async Task Read_SmallMessagesOneAtATime_OneSocketReadEach()
     {
-        // A request/response exchange: each message arrives alone, while the reader already waits. OpenSSL's receive
+        // A request/response exchange: each message arrives alone, while the reader already waits. The receive
         // that took it came back short (the socket drained), so the next read waits for the poller's event instead of
         // asking the socket again first: one read(2) per message, where a probe would add an EAGAIN read to each.
         await using NativeBothSides pair = await ConnectBothSidesAsync();
@@ -178,8 +178,8 @@ public sealed class NativeTlsStreamTests : IDisposable
             (await clientReads).ShouldBe(request[..8]);
         }
 
-        // The first read after the handshake may still ask the socket once (the handshake's last receive filled
-        // OpenSSL's buffer or was not watched): a probe per message would make it ~2 * Messages.
+        // The first read after the handshake may still ask the socket once (the handshake's last receive was
+        // OpenSSL's, not watched): a probe per message would make it ~2 * Messages.
         (server.SocketReads - readsBefore).ShouldBeInRange(Messages, Messages + 2);
 
         // The end still shows after a drained read: the client's close_notify, then the TCP close.

@@ -4,12 +4,14 @@ namespace Ztunnel.Tls.Native;
 
 // The send buffer's size follows the connection's use. Big (four full records, one 64 KiB write batch) under bulk: one
 // send per batch. Small when idle or for small messages: an idle pooled connection holds 4 KiB of it, not 66. It is
-// resized only while empty, with hysteresis so a bulk connection does not flap between the two. (The handshake's ring,
-// a BIO pair, stays small: its flights are a few KiB and it is freed with the SSL.)
+// resized only while empty, with hysteresis so a bulk connection does not flap between the two.
 internal sealed partial class NativeTlsStream
 {
-    private const int SmallRing = 4 * 1024;
-    private const int BigRing = 4 * (16 * 1024 + 256);
+    /// <summary>The handshake's ring (a BIO pair OpenSSL writes its flights into): a flight is a few KiB, and it goes with the SSL.</summary>
+    private const int HandshakeRing = 4 * 1024;
+
+    private const int SmallSendBuffer = 4 * 1024;
+    private const int BigSendBuffer = 4 * (16 * 1024 + 256);
 
     /// <summary>Sends smaller than this count as small.</summary>
     private const int SmallSend = 4 * 1024;
@@ -22,22 +24,10 @@ internal sealed partial class NativeTlsStream
     private int _sendCapacity;
     private int _sendStart;
     private int _sendEnd;
-    private bool _ringFilled;
+    private bool _sendBufferFilled;
     private int _smallSends;
 
-    /// <summary>Send buffer size now (tests).</summary>
-    internal int SendBufferSize
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _sendCapacity;
-            }
-        }
-    }
-
-    private void StartSendBufferLocked() => ResizeSendBufferLocked(SmallRing);
+    private void StartSendBufferLocked() => ResizeSendBufferLocked(SmallSendBuffer);
 
     /// <summary>
     /// True when a record of <paramref name="contentLength"/> bytes fits behind what the buffer holds; an empty small
@@ -50,12 +40,12 @@ internal sealed partial class NativeTlsStream
         {
             return true;
         }
-        if (_sendEnd == 0 && _sendCapacity < BigRing)
+        if (_sendEnd == 0 && _sendCapacity < BigSendBuffer)
         {
-            ResizeSendBufferLocked(BigRing);
+            ResizeSendBufferLocked(BigSendBuffer);
             return true;
         }
-        _ringFilled = true;
+        _sendBufferFilled = true;
         return false;
     }
 
@@ -67,15 +57,15 @@ internal sealed partial class NativeTlsStream
         {
             return;
         }
-        if (_ringFilled && _sendCapacity == SmallRing)
+        if (_sendBufferFilled && _sendCapacity == SmallSendBuffer)
         {
-            ResizeSendBufferLocked(BigRing);
+            ResizeSendBufferLocked(BigSendBuffer);
         }
-        else if (_sendCapacity == BigRing && _smallSends >= SmallSendsToShrink)
+        else if (_sendCapacity == BigSendBuffer && _smallSends >= SmallSendsToShrink)
         {
-            ResizeSendBufferLocked(SmallRing);
+            ResizeSendBufferLocked(SmallSendBuffer);
         }
-        _ringFilled = false;
+        _sendBufferFilled = false;
     }
 
     private unsafe void ResizeSendBufferLocked(int size)
