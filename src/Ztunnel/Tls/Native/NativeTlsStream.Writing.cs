@@ -55,6 +55,7 @@ internal sealed partial class NativeTlsStream
             return done;
         }
     }
+
     /// <summary>Sends every record written so far.</summary>
     public override Task FlushAsync(CancellationToken cancellationToken)
     {
@@ -69,8 +70,7 @@ internal sealed partial class NativeTlsStream
     /// </summary>
     public async Task ShutdownAsync(CancellationToken cancellationToken = default)
     {
-        ReadOnlyMemory<byte> closeNotify = new byte[] { 1, AlertCloseNotify }; // warning level, as RFC 8446 §6.1 has it
-        while (!TrySealAlert(closeNotify.Span))
+        while (!TrySealAlert([1, AlertCloseNotify])) // warning level, as RFC 8446 §6.1 has it
         {
             await SendPendingAsync(cancellationToken).ConfigureAwait(false);
         }
