@@ -22,20 +22,6 @@ internal static class OpenSslError
         return text?.ToString() ?? fallback;
     }
 
-    /// <summary>
-    /// Empties the thread's error queue before an SSL I/O call, as SSL_get_error requires (another user of
-    /// libcrypto on this thread, .NET included, may have left an error that would read as ours). Peeks first:
-    /// clearing walks all sixteen slots of the queue, peeking at an empty one is a compare, and this runs on
-    /// every read and write.
-    /// </summary>
-    public static void ClearBeforeCall()
-    {
-        if (OpenSsl.ERR_peek_error() != 0)
-        {
-            OpenSsl.ERR_clear_error();
-        }
-    }
-
     /// <summary>The reason code of the newest queued error without removing it, 0 if none.</summary>
     public static int PeekLastReason() => (int)(OpenSsl.ERR_peek_last_error() & OpenSsl.ERR_REASON_MASK);
 
