@@ -105,16 +105,24 @@ internal sealed partial class NativeTlsStream
             while (true)
             {
                 // What is already received, as far as the destination takes it: left-over plaintext, then whole records.
-                while (total < destination.Length)
+                try
                 {
-                    if (_leftoverLength > 0)
+                    while (total < destination.Length)
                     {
-                        total += TakeLeftoverLocked(destination[total..]);
+                        if (_leftoverLength > 0)
+                        {
+                            total += TakeLeftoverLocked(destination[total..]);
+                        }
+                        else if (_peerClosed || !TryOpenRecordLocked(destination[total..], ref total))
+                        {
+                            break;
+                        }
                     }
-                    else if (_peerClosed || !TryOpenRecordLocked(destination[total..], ref total))
-                    {
-                        break;
-                    }
+                }
+                catch (TlsRecordRefusedException refused)
+                {
+                    SendFatalAlertLocked(refused.Alert);
+                    throw;
                 }
                 if (total > 0 || _peerClosed)
                 {
@@ -199,16 +207,16 @@ internal sealed partial class NativeTlsStream
         // (a change_cipher_spec is allowed only during the handshake).
         if (record[0] != TlsRecordProtection.ContentApplicationData)
         {
-            throw Protocol($"a record of outer type {record[0]} after the handshake (unexpected_message)");
+            throw Refused(TlsAlert.UnexpectedMessage, $"a record of outer type {record[0]} after the handshake");
         }
         int bodyLength = (record[3] << 8) | record[4];
         if (bodyLength > TlsRecordProtection.MaxCiphertext)
         {
-            throw Protocol($"a record of {bodyLength} bytes, more than TLS allows (record_overflow)");
+            throw Refused(TlsAlert.RecordOverflow, $"a record of {bodyLength} bytes, more than TLS allows");
         }
         if (bodyLength <= TlsRecordProtection.TagSize)
         {
-            throw Protocol($"a record of {bodyLength} bytes, too short to be protected (decode_error)");
+            throw Refused(TlsAlert.DecodeError, $"a record of {bodyLength} bytes, too short to be protected");
         }
         if (available < TlsRecordProtection.HeaderSize + bodyLength)
         {
@@ -227,20 +235,20 @@ internal sealed partial class NativeTlsStream
         }
         if (end == 0)
         {
-            throw Protocol("a record with no content type (unexpected_message)");
+            throw Refused(TlsAlert.UnexpectedMessage, "a record with no content type");
         }
         int contentLength = end - 1;
         byte type = end > direct ? inPlace[contentLength - direct] : free[contentLength];
         if (contentLength > TlsRecordProtection.MaxPlaintext)
         {
-            throw Protocol($"a record with {contentLength} bytes of content, more than TLS allows (record_overflow)");
+            throw Refused(TlsAlert.RecordOverflow, $"a record with {contentLength} bytes of content, more than TLS allows");
         }
         switch (type)
         {
             case TlsRecordProtection.ContentApplicationData:
                 if (_postHandshakeLength > 0)
                 {
-                    throw Protocol("data in the middle of a handshake message (unexpected_message)");
+                    throw Refused(TlsAlert.UnexpectedMessage, "data in the middle of a handshake message");
                 }
                 total += Math.Min(contentLength, direct);
                 if (contentLength > direct)
@@ -263,13 +271,13 @@ internal sealed partial class NativeTlsStream
                 {
                     if (_postHandshakeLength > 0)
                     {
-                        throw Protocol("an alert in the middle of a handshake message (unexpected_message)");
+                        throw Refused(TlsAlert.UnexpectedMessage, "an alert in the middle of a handshake message");
                     }
                     OnAlertLocked(content);
                 }
                 return true;
             default:
-                throw Protocol($"a record of content type {type} (unexpected_message)");
+                throw Refused(TlsAlert.UnexpectedMessage, $"a record of content type {type}");
         }
     }
 }

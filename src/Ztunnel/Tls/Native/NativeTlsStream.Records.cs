@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 
@@ -30,6 +31,7 @@ internal sealed partial class NativeTlsStream
     private byte[]? _postHandshake; // a handshake message split over records, until it is whole
     private int _postHandshakeLength;
     private bool _keyUpdateOwed; // ours is due before the next record we seal: asked for, or the key's limit reached
+    private bool _refusedPeer; // we sealed a fatal alert: no record may follow it
 
     /// <summary>Records our key seals before we update it (tests lower it to see KeyUpdates happen).</summary>
     internal ulong RecordsPerKey { get; set; } = DefaultRecordsPerKey;
@@ -141,11 +143,11 @@ internal sealed partial class NativeTlsStream
     {
         if (content.IsEmpty)
         {
-            throw Protocol("an empty handshake record (unexpected_message)");
+            throw Refused(TlsAlert.UnexpectedMessage, "an empty handshake record");
         }
         if (_postHandshakeLength + content.Length > MaxPostHandshakeMessage + 4)
         {
-            throw Protocol($"a post-handshake message longer than {MaxPostHandshakeMessage} bytes");
+            throw Refused(TlsAlert.IllegalParameter, $"a post-handshake message longer than {MaxPostHandshakeMessage} bytes");
         }
         _postHandshake ??= new byte[Math.Max(256, content.Length)];
         if (_postHandshake.Length < _postHandshakeLength + content.Length)
@@ -162,7 +164,7 @@ internal sealed partial class NativeTlsStream
             int length = (pending[1] << 16) | (pending[2] << 8) | pending[3];
             if (length > MaxPostHandshakeMessage)
             {
-                throw Protocol($"a post-handshake message of {length} bytes");
+                throw Refused(TlsAlert.IllegalParameter, $"a post-handshake message of {length} bytes");
             }
             if (pending.Length < 4 + length)
             {
@@ -178,11 +180,11 @@ internal sealed partial class NativeTlsStream
                     // §4.6.3, §5.1: one byte, and the last thing in its record (the next one is under the new key).
                     if (length != 1 || pending[4] > 1)
                     {
-                        throw Protocol("a malformed KeyUpdate (illegal_parameter)");
+                        throw Refused(TlsAlert.IllegalParameter, "a malformed KeyUpdate");
                     }
                     if (offset != _postHandshakeLength)
                     {
-                        throw Protocol("a KeyUpdate that does not end its record (unexpected_message)");
+                        throw Refused(TlsAlert.UnexpectedMessage, "a KeyUpdate that does not end its record");
                     }
                     _opener!.Update();
                     KeyUpdatesReceived++;
@@ -192,7 +194,7 @@ internal sealed partial class NativeTlsStream
                     }
                     break;
                 default:
-                    throw Protocol($"handshake message type {type} after the handshake (unexpected_message)");
+                    throw Refused(TlsAlert.UnexpectedMessage, $"handshake message type {type} after the handshake");
             }
         }
         _postHandshakeLength -= offset;
@@ -211,7 +213,7 @@ internal sealed partial class NativeTlsStream
     {
         if (content.Length != 2)
         {
-            throw Protocol($"an alert record of {content.Length} bytes (decode_error)");
+            throw Refused(TlsAlert.DecodeError, $"an alert record of {content.Length} bytes");
         }
         switch (content[1])
         {
@@ -250,7 +252,48 @@ internal sealed partial class NativeTlsStream
         _ => "number",
     };
 
-    private static IOException Protocol(string what) => new($"HBONE TLS receive failed: the peer sent {what}");
+    private static TlsRecordRefusedException Refused(TlsAlert alert, string what) => new(alert, what);
+
+    /// <summary>
+    /// RFC 8446 §6.2: a refused record ends the connection with a fatal alert that says why, as OpenSSL's record layer
+    /// did. It is sealed behind what the send buffer holds and, when no flush is under way, sent at once with one
+    /// non-blocking send (else the flush's next turn or the shutdown takes it). Best effort: a peer that is gone or
+    /// reads nothing never holds the reader up. Writes fail from here on.
+    /// </summary>
+    private unsafe void SendFatalAlertLocked(TlsAlert alert)
+    {
+        if (_refusedPeer || _sealer is null || _nativeFreed)
+        {
+            return;
+        }
+        _refusedPeer = true;
+        ReadOnlySpan<byte> content = [2, (byte)alert]; // level fatal
+        if (_sendCapacity - _sendEnd < content.Length + TlsRecordProtection.Overhead)
+        {
+            return; // a send buffer full of data the peer is not reading: the close tells it enough
+        }
+        SealLocked(content, TlsRecordProtection.ContentAlert);
+        if (_sending)
+        {
+            return;
+        }
+        try
+        {
+            int sent = _socket.Send(new ReadOnlySpan<byte>(_sendBuffer + _sendStart, _sendEnd - _sendStart));
+            if (sent > 0)
+            {
+                _sendStart += sent;
+                if (_sendStart == _sendEnd)
+                {
+                    _sendStart = _sendEnd = 0;
+                }
+            }
+        }
+        catch (SocketException)
+        {
+            // The peer is gone: there is nobody to tell.
+        }
+    }
 
     /// <summary>Our KeyUpdate, if one is owed, sealed before the next record; false when the send buffer has no room for it yet.</summary>
     private unsafe bool SealOwedKeyUpdateLocked()

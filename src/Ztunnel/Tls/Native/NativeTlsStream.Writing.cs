@@ -41,6 +41,10 @@ internal sealed partial class NativeTlsStream
         lock (_lock)
         {
             ThrowIfDisposedLocked();
+            if (_refusedPeer)
+            {
+                throw new IOException("HBONE TLS send failed: the connection ended with a fatal alert after the peer sent a record TLS 1.3 does not allow");
+            }
             int done = 0;
             while (done < data.Length)
             {
@@ -82,6 +86,10 @@ internal sealed partial class NativeTlsStream
         lock (_lock)
         {
             ThrowIfDisposedLocked();
+            if (_refusedPeer)
+            {
+                return true; // after a fatal alert nothing more is sealed; the flush sends it if it is still here
+            }
             if (!SealOwedKeyUpdateLocked() || !HasSendRoomLocked(alert.Length))
             {
                 return false;

@@ -126,7 +126,7 @@ internal sealed unsafe class TlsRecordProtection : IDisposable
     /// least <see cref="TagSize"/> + 1, checked by the caller). The inner plaintext (content, type, padding:
     /// <paramref name="bodyLength"/> - <see cref="TagSize"/> bytes) is written to <paramref name="first"/> up to its
     /// length and the rest in place, over the record's own ciphertext, where <see cref="InPlaceStart"/> says. Returns the
-    /// inner plaintext's length; throws <see cref="IOException"/> if the record was not sealed by the peer's key (its tag
+    /// inner plaintext's length; throws <see cref="TlsRecordRefusedException"/> if the record was not sealed by the peer's key (its tag
     /// does not verify). The bytes written before that check are not to be used.
     /// </summary>
     public int Open(byte* record, int bodyLength, Span<byte> first)
@@ -151,7 +151,7 @@ internal sealed unsafe class TlsRecordProtection : IDisposable
         if (OpenSsl.EVP_CipherFinal_ex(_context, null, &written) != 1)
         {
             OpenSsl.ERR_clear_error();
-            throw new IOException("HBONE TLS receive failed: a record did not authenticate (bad_record_mac): corrupted, or not from the peer");
+            throw new TlsRecordRefusedException(TlsAlert.BadRecordMac, "a record that did not authenticate: corrupted, or not sealed with its key");
         }
         return innerLength;
     }

@@ -84,22 +84,22 @@ public sealed class NativeTlsRecordLayerTests : IDisposable
         pair.Client.KeyUpdatesReceived.ShouldBe(pair.Server.KeyUpdatesSent);
     }
 
-    public static TheoryData<string, byte[]> HostileRecords => new()
+    public static TheoryData<string, byte[], string> HostileRecords => new()
     {
         // RFC 8446 §5: after the handshake every record is protected (outer type application_data, 23).
-        { "outer type 22", [22, 3, 3, 0, 4, 1, 2, 3, 4] },
-        { "outer type 20", [20, 3, 3, 0, 1, 1] },
+        { "outer type 22", [22, 3, 3, 0, 4, 1, 2, 3, 4], "unexpected message" },
+        { "outer type 20", [20, 3, 3, 0, 1, 1], "unexpected message" },
         // §5.2: at most 2^14 + 256 bytes of ciphertext; refused from the header alone.
-        { "record_overflow", [23, 3, 3, 0x41, 0x01] },
+        { "record_overflow", [23, 3, 3, 0x41, 0x01], "record overflow" },
         // A body no longer than the AEAD tag cannot hold a content type.
-        { "too short to be protected", [23, 3, 3, 0, 16, .. new byte[16]] },
+        { "too short to be protected", [23, 3, 3, 0, 16, .. new byte[16]], "decode error" },
         // Well formed, but not sealed with the peer's key.
-        { "bad_record_mac", [23, 3, 3, 0, 40, .. NativeTlsPair.RandomBytes(40)] },
+        { "bad_record_mac", [23, 3, 3, 0, 40, .. NativeTlsPair.RandomBytes(40)], "bad record mac" },
     };
 
     [Theory]
     [MemberData(nameof(HostileRecords))]
-    public async Task Read_RecordATls13PeerMayNotSend_IOExceptionSaysWhy(string reason, byte[] record)
+    public async Task Read_RecordATls13PeerMayNotSend_IOExceptionSaysWhyAndThePeerHearsAFatalAlert(string reason, byte[] record, string alert)
     {
         await using NativeBothSides pair = await NativeBothSides.ConnectAsync(_pki);
         // Written under the client's record layer, straight onto its socket.
@@ -108,6 +108,14 @@ public sealed class NativeTlsRecordLayerTests : IDisposable
         var error = await Should.ThrowAsync<IOException>(
             () => pair.Server.ReadAsync(new byte[1024]).AsTask().WaitAsync(LoopbackTls.HangGuard));
         error.Message.ShouldContain(reason);
+
+        // RFC 8446 §6.2: the peer is told why, with a fatal alert under the current key (without one its read would
+        // wait for the close), and nothing is sealed after it.
+        var told = await Should.ThrowAsync<IOException>(
+            () => pair.Client.ReadAsync(new byte[1024]).AsTask().WaitAsync(LoopbackTls.HangGuard));
+        told.Message.ShouldContain($"alert {alert}");
+        var write = await Should.ThrowAsync<IOException>(() => pair.Server.WriteAsync(new byte[16]).AsTask());
+        write.Message.ShouldContain("fatal alert");
     }
 
     [Fact]

@@ -1,0 +1,32 @@
+namespace Ztunnel.Tls.Native;
+
+/// <summary>The alerts our record layer sends when it refuses a record (RFC 8446 §6.2), by their codes.</summary>
+internal enum TlsAlert : byte
+{
+    UnexpectedMessage = 10,
+    BadRecordMac = 20,
+    RecordOverflow = 22,
+    IllegalParameter = 47,
+    DecodeError = 50,
+}
+
+/// <summary>
+/// A record a TLS 1.3 peer may not send. The read fails with this, and the stream tells the peer why with
+/// <see cref="Alert"/> as a fatal alert before the connection goes (NativeTlsStream.Records.cs).
+/// </summary>
+internal sealed class TlsRecordRefusedException(TlsAlert alert, string what)
+    : IOException($"HBONE TLS receive failed: the peer sent {what} ({RfcName(alert)})")
+{
+    public TlsAlert Alert { get; } = alert;
+
+    /// <summary>The alert's name as RFC 8446 spells it.</summary>
+    public static string RfcName(TlsAlert alert) => alert switch
+    {
+        TlsAlert.UnexpectedMessage => "unexpected_message",
+        TlsAlert.BadRecordMac => "bad_record_mac",
+        TlsAlert.RecordOverflow => "record_overflow",
+        TlsAlert.IllegalParameter => "illegal_parameter",
+        TlsAlert.DecodeError => "decode_error",
+        _ => $"alert {(byte)alert}",
+    };
+}
