@@ -40,15 +40,19 @@ internal sealed partial class NativeTlsStream
         try
         {
             await stream.RunHandshakeAsync(cancellationToken).ConfigureAwait(false);
-            stream.CheckAlpn();
+            bool h2 = stream.AgreedOnH2();
             stream.RecordNegotiated();
             stream.StartRecordLayer();
+            if (!h2)
+            {
+                stream.RefuseWithoutH2();
+            }
             return stream;
         }
         catch
         {
             // A peer refused during the handshake has had OpenSSL's alert (bad_certificate; certificate_required or
-            // no_application_protocol for a client). A server refused after it (it selected no ALPN) sees a close.
+            // no_application_protocol for a client); a server refused after it (it selected no ALPN) has had ours.
             await stream.DisposeAsync().ConfigureAwait(false);
             throw;
         }
@@ -146,7 +150,7 @@ internal sealed partial class NativeTlsStream
 
     // RFC 7301 §3.2, DESIGN §4: HBONE is HTTP/2; a peer that did not agree on h2 is refused. (A server refuses a
     // client that offered no h2 during the handshake already, in its ClientHello and ALPN callbacks, with an alert.)
-    private unsafe void CheckAlpn()
+    private unsafe bool AgreedOnH2()
     {
         byte* selected;
         uint length;
@@ -157,8 +161,22 @@ internal sealed partial class NativeTlsStream
             if (length == 2 && selected[0] == 'h' && selected[1] == '2')
             {
                 NegotiatedApplicationProtocol = SslApplicationProtocol.Http2;
-                return;
+                return true;
             }
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// A server that ignored our ALPN (it selected none) finished its handshake: it is told with the alert a server
+    /// of ours sends a client without h2 (no_application_protocol), sealed by our record layer, and the handshake fails.
+    /// </summary>
+    private void RefuseWithoutH2()
+    {
+        lock (_lock)
+        {
+            ThrowIfDisposedLocked();
+            SendFatalAlertLocked(TlsAlert.NoApplicationProtocol);
         }
         throw new TlsNegotiationException(_isServer
             ? NoAlpnFromClient // refused in the ClientHello already (NativeTlsContext.RequireAlpn); kept as a guard

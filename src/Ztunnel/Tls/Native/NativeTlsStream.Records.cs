@@ -255,8 +255,8 @@ internal sealed partial class NativeTlsStream
     private static TlsRecordRefusedException Refused(TlsAlert alert, string what) => new(alert, what);
 
     /// <summary>
-    /// RFC 8446 §6.2: a refused record ends the connection with a fatal alert that says why, as OpenSSL's record layer
-    /// did. It is sealed behind what the send buffer holds and, when no flush is under way, sent at once with one
+    /// RFC 8446 §6.2: a refusal after the handshake (a record a TLS 1.3 peer may not send, or a server that selected no
+    /// ALPN) ends the connection with a fatal alert that says why, as OpenSSL's record layer did. It is sealed behind what the send buffer holds and, when no flush is under way, sent at once with one
     /// non-blocking send (else the flush's next turn or the shutdown takes it). Best effort: a peer that is gone or
     /// reads nothing never holds the reader up. Writes fail from here on.
     /// </summary>

@@ -1,6 +1,6 @@
 namespace Ztunnel.Tls.Native;
 
-/// <summary>The alerts our record layer sends when it refuses a record (RFC 8446 §6.2), by their codes.</summary>
+/// <summary>The fatal alerts our record layer sends (RFC 8446 §6.2; RFC 7301 §3.2 for ALPN), by their codes.</summary>
 internal enum TlsAlert : byte
 {
     UnexpectedMessage = 10,
@@ -8,6 +8,7 @@ internal enum TlsAlert : byte
     RecordOverflow = 22,
     IllegalParameter = 47,
     DecodeError = 50,
+    NoApplicationProtocol = 120,
 }
 
 /// <summary>
@@ -27,6 +28,7 @@ internal sealed class TlsRecordRefusedException(TlsAlert alert, string what)
         TlsAlert.RecordOverflow => "record_overflow",
         TlsAlert.IllegalParameter => "illegal_parameter",
         TlsAlert.DecodeError => "decode_error",
+        TlsAlert.NoApplicationProtocol => "no_application_protocol",
         _ => $"alert {(byte)alert}",
     };
 }

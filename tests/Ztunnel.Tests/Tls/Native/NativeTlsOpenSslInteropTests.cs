@@ -95,6 +95,28 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
     }
 
     [Fact]
+    public async Task OurClient_OpenSslServerIgnoringAlpn_IsToldNoApplicationProtocol()
+    {
+        using WorkloadCertificate serverCert = _pki.Issue("server");
+        using WorkloadCertificate clientCert = _pki.Issue("client");
+        OpenSslPeerFiles.WritePem(_dir, _pki, "server", serverCert);
+        // No -alpn: s_server selects nothing and finishes its handshake; the refusal is the client's, after it. (Not
+        // -rev: that mode reports a failed read as a plain "CONNECTION CLOSED".)
+        using OpenSslProcess server = OpenSslProcess.Start(_dir.Path,
+            "s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-tls1_3", "-cert", "server.crt", "-key", "server.key");
+        int port = await server.AcceptPortAsync();
+        using var context = NativeTlsContext.ForClient(clientCert, _pki.Bundle);
+
+        var error = await Should.ThrowAsync<TlsNegotiationException>(
+            context.ConnectAsync(await ConnectAsync(port), serverCert.Identity).WaitAsync(LoopbackTls.HangGuard));
+        error.Message.ShouldBe("HBONE TLS handshake failed: the server selected no ALPN protocol (HBONE requires h2)");
+
+        // s_server reads why (our record layer's fatal alert) instead of a bare close, and ends.
+        await server.WaitForExitAsync();
+        server.Output.Contains("alert no application protocol").ShouldBeTrue(server.Output);
+    }
+
+    [Fact]
     public async Task OpenSslClient_WithCertificate_GetsTls13AndH2AndOurServerSeesItsIdentity()
     {
         using WorkloadCertificate serverCert = _pki.Issue("server");
