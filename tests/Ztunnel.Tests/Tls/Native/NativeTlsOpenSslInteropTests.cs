@@ -24,11 +24,8 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
     {
         using WorkloadCertificate serverCert = _pki.Issue("server");
         using WorkloadCertificate clientCert = _pki.Issue("client");
-        OpenSslPeerFiles.WritePem(_dir, _pki, "server", serverCert);
-        using OpenSslProcess server = OpenSslProcess.Start(_dir.Path,
-            "s_server", "-accept", "127.0.0.1:0", "-naccept", "2", "-tls1_3", "-alpn", "h2",
-            "-cert", "server.crt", "-key", "server.key", "-CAfile", "root.pem", "-Verify", "1", "-verify_return_error",
-            "-tlsextdebug", "-rev");
+        using OpenSslProcess server = StartOpenSslServer(serverCert,
+            "-naccept", "2", "-tls1_3", "-alpn", "h2", "-CAfile", "root.pem", "-Verify", "1", "-verify_return_error", "-tlsextdebug", "-rev");
         int port = await server.AcceptPortAsync();
         using var context = NativeTlsContext.ForClient(clientCert, _pki.Bundle);
 
@@ -56,10 +53,8 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
     {
         using WorkloadCertificate serverCert = _pki.Issue("impostor");
         using WorkloadCertificate clientCert = _pki.Issue("client");
-        OpenSslPeerFiles.WritePem(_dir, _pki, "server", serverCert);
-        using OpenSslProcess server = OpenSslProcess.Start(_dir.Path,
-            "s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-tls1_3", "-alpn", "h2",
-            "-cert", "server.crt", "-key", "server.key", "-CAfile", "root.pem", "-Verify", "1", "-rev");
+        using OpenSslProcess server = StartOpenSslServer(serverCert,
+            "-naccept", "1", "-tls1_3", "-alpn", "h2", "-CAfile", "root.pem", "-Verify", "1", "-rev");
         int port = await server.AcceptPortAsync();
         using var context = NativeTlsContext.ForClient(clientCert, _pki.Bundle);
 
@@ -78,9 +73,7 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
     {
         using WorkloadCertificate serverCert = _pki.Issue("server");
         using WorkloadCertificate clientCert = _pki.Issue("client");
-        OpenSslPeerFiles.WritePem(_dir, _pki, "server", serverCert);
-        using OpenSslProcess server = OpenSslProcess.Start(_dir.Path,
-            ["s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-cert", "server.crt", "-key", "server.key", "-rev", .. serverArgs]);
+        using OpenSslProcess server = StartOpenSslServer(serverCert, ["-naccept", "1", "-rev", .. serverArgs]);
         int port = await server.AcceptPortAsync();
         using var context = NativeTlsContext.ForClient(clientCert, _pki.Bundle);
 
@@ -99,11 +92,9 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
     {
         using WorkloadCertificate serverCert = _pki.Issue("server");
         using WorkloadCertificate clientCert = _pki.Issue("client");
-        OpenSslPeerFiles.WritePem(_dir, _pki, "server", serverCert);
         // No -alpn: s_server selects nothing and finishes its handshake; the refusal is the client's, after it. (Not
         // -rev: that mode reports a failed read as a plain "CONNECTION CLOSED".)
-        using OpenSslProcess server = OpenSslProcess.Start(_dir.Path,
-            "s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-tls1_3", "-cert", "server.crt", "-key", "server.key");
+        using OpenSslProcess server = StartOpenSslServer(serverCert, "-naccept", "1", "-tls1_3");
         int port = await server.AcceptPortAsync();
         using var context = NativeTlsContext.ForClient(clientCert, _pki.Bundle);
 
@@ -113,7 +104,7 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
 
         // s_server reads why (our record layer's fatal alert) instead of a bare close, and ends.
         await server.WaitForExitAsync();
-        server.Output.Contains("alert no application protocol").ShouldBeTrue(server.Output);
+        server.Output.ShouldContain("alert no application protocol");
     }
 
     [Fact]
@@ -221,6 +212,13 @@ public sealed class NativeTlsOpenSslInteropTests : IDisposable
         error.Message.ShouldStartWith("HBONE TLS handshake failed: ");
         error.Message.ShouldContain(reason);
         client.Output.ShouldContain(clientReads); // the refusal reached s_client as a TLS alert
+    }
+
+    /// <summary>s_server on a free loopback port as <paramref name="serverCert"/>, with <paramref name="args"/> added.</summary>
+    private OpenSslProcess StartOpenSslServer(WorkloadCertificate serverCert, params string[] args)
+    {
+        OpenSslPeerFiles.WritePem(_dir, _pki, "server", serverCert);
+        return OpenSslProcess.Start(_dir.Path, ["s_server", "-accept", "127.0.0.1:0", "-cert", "server.crt", "-key", "server.key", .. args]);
     }
 
     /// <summary>Our server (a listener and a context as <paramref name="serverCert"/>) and s_client connecting to it
