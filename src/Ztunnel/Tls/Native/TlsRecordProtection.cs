@@ -11,8 +11,11 @@ namespace Ztunnel.Tls.Native;
 /// the receive buffer straight into the caller's: the copies OpenSSL's record layer made in between are gone.
 /// </summary>
 /// <remarks>
-/// Not thread-safe: the stream calls it under its lock. The key lives only inside the EVP context; the traffic secret
-/// is kept for <see cref="Update"/> (KeyUpdate) and wiped on every change and on dispose.
+/// Not thread-safe: the stream calls it under its lock. Records of up to <see cref="ShortRecordLimit"/> bytes are
+/// sealed and opened by <see cref="ShortRecordAesGcm"/> on the CPU's AES instructions, longer ones by OpenSSL (its
+/// per-call overhead is most of a short record's cost, its per-byte cost is lower). The key lives only in the EVP
+/// context and the short-record key schedule; the traffic secret is kept for <see cref="Update"/> (KeyUpdate) and
+/// wiped on every change and on dispose.
 /// </remarks>
 internal sealed unsafe class TlsRecordProtection : IDisposable
 {
@@ -35,6 +38,12 @@ internal sealed unsafe class TlsRecordProtection : IDisposable
     public const byte ContentHandshake = 22;
     public const byte ContentApplicationData = 23;
 
+    /// <summary>
+    /// The longest inner plaintext (content and type byte) that <see cref="ShortRecordAesGcm"/> handles; above it
+    /// OpenSSL's stitched AES-GCM is cheaper (bench/Ztunnel.Bench RecordSealBenchmarks).
+    /// </summary>
+    internal const int ShortRecordLimit = 1024;
+
     private const int IvSize = 12;
 
     private readonly HashAlgorithmName _hash;
@@ -44,10 +53,13 @@ internal sealed unsafe class TlsRecordProtection : IDisposable
     private readonly byte[] _secret;
     private readonly byte[] _iv = new byte[IvSize];
     private nint _context;
+    private readonly bool _shortRecords;
+    private ShortRecordAesGcm? _short;
     private ulong _sequence;
 
-    private TlsRecordProtection(HashAlgorithmName hash, nint cipher, int keySize, ReadOnlySpan<byte> secret, bool encrypt)
+    private TlsRecordProtection(HashAlgorithmName hash, nint cipher, int keySize, ReadOnlySpan<byte> secret, bool encrypt, bool shortRecords)
     {
+        _shortRecords = shortRecords && ShortRecordAesGcm.IsSupported;
         _hash = hash;
         _cipher = cipher;
         _keySize = keySize;
@@ -73,12 +85,13 @@ internal sealed unsafe class TlsRecordProtection : IDisposable
     /// Protection for <paramref name="suite"/> keyed from <paramref name="secret"/> (an application traffic secret, as
     /// long as the suite's hash); null for a suite this layer does not implement (HBONE negotiates AES-GCM only).
     /// </summary>
-    public static TlsRecordProtection? For(TlsCipherSuite suite, ReadOnlySpan<byte> secret, bool encrypt) => suite switch
+    /// <param name="shortRecords">false: OpenSSL protects every record (tests compare the two implementations).</param>
+    public static TlsRecordProtection? For(TlsCipherSuite suite, ReadOnlySpan<byte> secret, bool encrypt, bool shortRecords = true) => suite switch
     {
         TlsCipherSuite.TLS_AES_128_GCM_SHA256 when secret.Length == 32 =>
-            new TlsRecordProtection(HashAlgorithmName.SHA256, OpenSsl.EVP_aes_128_gcm(), 16, secret, encrypt),
+            new TlsRecordProtection(HashAlgorithmName.SHA256, OpenSsl.EVP_aes_128_gcm(), 16, secret, encrypt, shortRecords),
         TlsCipherSuite.TLS_AES_256_GCM_SHA384 when secret.Length == 48 =>
-            new TlsRecordProtection(HashAlgorithmName.SHA384, OpenSsl.EVP_aes_256_gcm(), 32, secret, encrypt),
+            new TlsRecordProtection(HashAlgorithmName.SHA384, OpenSsl.EVP_aes_256_gcm(), 32, secret, encrypt, shortRecords),
         _ => null,
     };
 
@@ -108,8 +121,18 @@ internal sealed unsafe class TlsRecordProtection : IDisposable
         record[2] = 0x03;
         record[3] = (byte)(bodyLength >> 8);
         record[4] = (byte)bodyLength;
-        StartRecord(record);
         byte* body = record + HeaderSize;
+        Span<byte> nonce = stackalloc byte[IvSize];
+        NextNonce(nonce);
+        if (_short is not null && plaintext.Length < ShortRecordLimit)
+        {
+            var inner = new Span<byte>(body, plaintext.Length + 1);
+            plaintext.CopyTo(inner);
+            inner[^1] = contentType;
+            _short.Seal(nonce, new ReadOnlySpan<byte>(record, HeaderSize), inner, new Span<byte>(body + inner.Length, TagSize));
+            return HeaderSize + bodyLength;
+        }
+        StartEvpRecord(nonce, record);
         int written;
         fixed (byte* data = plaintext)
         {
@@ -132,9 +155,22 @@ internal sealed unsafe class TlsRecordProtection : IDisposable
     public int Open(byte* record, int bodyLength, Span<byte> first)
     {
         int innerLength = bodyLength - TagSize;
-        StartRecord(record);
         byte* body = record + HeaderSize;
         int direct = Math.Min(first.Length, innerLength);
+        Span<byte> nonce = stackalloc byte[IvSize];
+        NextNonce(nonce);
+        if (_short is not null && innerLength <= ShortRecordLimit)
+        {
+            // In place, then the head to the caller's buffer: a short record's extra copy costs less than a split.
+            var inner = new Span<byte>(body, innerLength);
+            if (!_short.Open(nonce, new ReadOnlySpan<byte>(record, HeaderSize), inner, new ReadOnlySpan<byte>(body + innerLength, TagSize), inner))
+            {
+                throw BadRecordMac();
+            }
+            inner[..direct].CopyTo(first);
+            return innerLength;
+        }
+        StartEvpRecord(nonce, record);
         int written;
         fixed (byte* target = first)
         {
@@ -151,10 +187,13 @@ internal sealed unsafe class TlsRecordProtection : IDisposable
         if (OpenSsl.EVP_CipherFinal_ex(_context, null, &written) != 1)
         {
             OpenSsl.ERR_clear_error();
-            throw new TlsRecordRefusedException(TlsAlert.BadRecordMac, "a record that did not authenticate: corrupted, or not sealed with its key");
+            throw BadRecordMac();
         }
         return innerLength;
     }
+
+    private static TlsRecordRefusedException BadRecordMac() =>
+        new(TlsAlert.BadRecordMac, "a record that did not authenticate: corrupted, or not sealed with its key");
 
     /// <summary>Where <see cref="Open"/> put the part of the plaintext that did not fit its first buffer: the record's body, from the same offset.</summary>
     public static byte* InPlaceStart(byte* record, int offset) => record + HeaderSize + offset;
@@ -166,26 +205,35 @@ internal sealed unsafe class TlsRecordProtection : IDisposable
             OpenSsl.EVP_CIPHER_CTX_free(_context); // clears the key schedule
             _context = 0;
         }
+        _short?.Dispose();
+        _short = null;
         CryptographicOperations.ZeroMemory(_secret);
     }
 
-    /// <summary>The per-record nonce (RFC 8446 §5.3: the IV XOR the sequence number) and the header as AAD.</summary>
-    private void StartRecord(byte* header)
+    /// <summary>The next record's nonce (RFC 8446 §5.3: the IV XOR the sequence number).</summary>
+    private void NextNonce(Span<byte> nonce)
     {
         if (_sequence == ulong.MaxValue)
         {
             // §5.3: the sequence number must not wrap. Unreachable with the sender's KeyUpdates; a guard for the reader.
             throw new IOException("HBONE TLS: the record sequence number is exhausted; the connection must end");
         }
-        byte* nonce = stackalloc byte[IvSize];
-        new ReadOnlySpan<byte>(_iv).CopyTo(new Span<byte>(nonce, IvSize));
+        _iv.CopyTo(nonce);
         ulong sequence = _sequence++;
         for (int i = 0; i < 8; i++)
         {
             nonce[IvSize - 1 - i] ^= (byte)(sequence >> (8 * i));
         }
+    }
+
+    /// <summary>An OpenSSL record: the nonce, and the header as AAD.</summary>
+    private void StartEvpRecord(ReadOnlySpan<byte> nonce, byte* header)
+    {
         int ignored;
-        Check(OpenSsl.EVP_CipherInit_ex(_context, 0, 0, null, nonce, -1), "EVP_CipherInit_ex (nonce)");
+        fixed (byte* iv = nonce)
+        {
+            Check(OpenSsl.EVP_CipherInit_ex(_context, 0, 0, null, iv, -1), "EVP_CipherInit_ex (nonce)");
+        }
         Check(OpenSsl.EVP_CipherUpdate(_context, null, &ignored, header, HeaderSize), "EVP_CipherUpdate (AAD)");
     }
 
@@ -201,6 +249,8 @@ internal sealed unsafe class TlsRecordProtection : IDisposable
             {
                 Check(OpenSsl.EVP_CipherInit_ex(_context, _cipher, 0, k, null, _encrypt), "EVP_CipherInit_ex (key)");
             }
+            _short?.Dispose();
+            _short = _shortRecords ? new ShortRecordAesGcm(key) : null;
         }
         finally
         {

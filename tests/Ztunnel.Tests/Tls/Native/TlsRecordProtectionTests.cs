@@ -31,6 +31,44 @@ public sealed unsafe class TlsRecordProtectionTests
         }
     }
 
+    [Theory]
+    [InlineData(TlsCipherSuite.TLS_AES_128_GCM_SHA256, 32)]
+    [InlineData(TlsCipherSuite.TLS_AES_256_GCM_SHA384, 48)]
+    public void ShortRecordsAndOpenSsl_OpenEachOthersRecords_AtEveryLengthAroundTheLimit(TlsCipherSuite suite, int secretLength)
+    {
+        byte[] secret = secretLength == 32 ? Secret32 : Secret48;
+        using TlsRecordProtection shortSealer = TlsRecordProtection.For(suite, secret, encrypt: true)!;
+        using TlsRecordProtection shortOpener = TlsRecordProtection.For(suite, secret, encrypt: false)!;
+        using TlsRecordProtection evpSealer = TlsRecordProtection.For(suite, secret, encrypt: true, shortRecords: false)!;
+        using TlsRecordProtection evpOpener = TlsRecordProtection.For(suite, secret, encrypt: false, shortRecords: false)!;
+        int limit = TlsRecordProtection.ShortRecordLimit;
+        foreach (int length in new[] { 0, 1, 15, 16, 63, 64, 95, 100, limit - 2, limit - 1, limit, 5000, TlsRecordProtection.MaxPlaintext })
+        {
+            byte[] plaintext = NativeTlsPair.RandomBytes(length);
+            byte[] ours = Seal(shortSealer, plaintext, TlsRecordProtection.ContentHandshake);
+            byte[] openSsls = Seal(evpSealer, plaintext, TlsRecordProtection.ContentHandshake);
+            ours.ShouldBe(openSsls, $"the same key, nonce and plaintext seal to the same record ({length} bytes)");
+
+            byte[] inner = Open(evpOpener, ours, firstLength: length / 3);
+            inner.AsSpan(0, length).SequenceEqual(plaintext).ShouldBeTrue($"OpenSSL opens ours ({length} bytes)");
+            inner[^1].ShouldBe(TlsRecordProtection.ContentHandshake);
+            inner = Open(shortOpener, openSsls, firstLength: length / 3);
+            inner.AsSpan(0, length).SequenceEqual(plaintext).ShouldBeTrue($"we open OpenSSL's ({length} bytes)");
+            inner[^1].ShouldBe(TlsRecordProtection.ContentHandshake);
+        }
+    }
+
+    [Fact]
+    public void Open_ShortRecordTampered_RefusedAsBadRecordMac()
+    {
+        using TlsRecordProtection sealer = TlsRecordProtection.For(TlsCipherSuite.TLS_AES_128_GCM_SHA256, Secret32, encrypt: true)!;
+        using TlsRecordProtection opener = TlsRecordProtection.For(TlsCipherSuite.TLS_AES_128_GCM_SHA256, Secret32, encrypt: false)!;
+        byte[] record = Seal(sealer, NativeTlsPair.RandomBytes(64), TlsRecordProtection.ContentApplicationData);
+        record[TlsRecordProtection.HeaderSize + 10] ^= 1;
+
+        Should.Throw<IOException>(() => Open(opener, record, 64)).Message.ShouldContain("bad_record_mac");
+    }
+
     [Fact]
     public void Update_OnlyOnTheSealingSide_TheOtherCannotOpenUntilItUpdatesToo()
     {
