@@ -70,6 +70,9 @@ internal sealed class Http2Stream : TunnelStream
     internal bool ResponseSent { get; set; }
     internal bool Failed => _error is not null;
 
+    /// <summary>DATA may be sent: no error, no END_STREAM sent (the non-throwing <see cref="ThrowIfCannotSendLocked"/>).</summary>
+    internal bool CanSendLocked => _error is null && !LocalClosed;
+
     internal void ThrowIfCannotSendLocked()
     {
         if (_error is not null)
@@ -125,6 +128,9 @@ internal sealed class Http2Stream : TunnelStream
     /// The reader still gets what the sink does not take, the end of the stream and failures.
     /// </summary>
     internal void SendReceivedTo(IReceivedDataSink sink) => _sink = sink;
+
+    /// <summary>See <see cref="Http2Connection.TryWriteDataFromSocketNow"/>.</summary>
+    internal int TryWriteFromSocketNow(PolledSocket socket, out bool drained) => _connection.TryWriteDataFromSocketNow(this, socket, out drained);
 
     /// <summary>The direct sink if received DATA may go to it now: nothing older waits in the buffer or is being read.</summary>
     internal IReceivedDataSink? DirectSinkLocked() => _sink is { } sink && _receive.IsIdle ? sink : null;

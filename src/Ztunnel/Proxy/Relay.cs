@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Net.Sockets;
+using Ztunnel.Sockets;
 using Ztunnel.Hbone;
 
 namespace Ztunnel.Proxy;
@@ -64,6 +66,12 @@ internal static class Relay
             // it: no copy into the stream's buffer, no wake-up of this direction. This loop still moves the rest.
             source.SendReceivedTo(new CountedSend(socket, counters, toServer));
         }
+        SocketTunnelStream? app = from as SocketTunnelStream;
+        if (app is not null && to is Http2Stream target)
+        {
+            // The other way round: small messages from the app go out from the poller's event while this loop waits.
+            app.Polled.ReadableHandler = new ImmediateForward(app, target, counters, toServer);
+        }
         try
         {
             while (true)
@@ -105,7 +113,50 @@ internal static class Relay
             from.Reset();
             to.Reset();
         }
+        if (app is not null)
+        {
+            app.Polled.ReadableHandler = null;
+        }
         ended.DirectionEnded(cleanly);
+    }
+
+    /// <summary>
+    /// The app -> tunnel direction's work at the app socket's readable event, on the poller's thread while the loop
+    /// above waits (<see cref="Http2Connection.TryWriteDataFromSocketNow"/>), counted as the loop counts its own.
+    /// </summary>
+    private sealed class ImmediateForward(SocketTunnelStream from, Http2Stream to, RelayCounters counters, bool toServer) : IReadinessHandler
+    {
+        public bool TryHandle()
+        {
+            try
+            {
+                int moved = to.TryWriteFromSocketNow(from.Polled, out bool drained);
+                if (moved > 0)
+                {
+                    if (toServer)
+                    {
+                        counters.AddClientToServer(moved);
+                    }
+                    else
+                    {
+                        counters.AddServerToClient(moved);
+                    }
+                }
+                return drained;
+            }
+            catch (SocketException)
+            {
+                // The app's socket failed (a reset). Its error is consumed: the loop's next receive would find a clean
+                // end. So reset both ends here, as the loop does on a failure (which wakes it, failed).
+                from.Reset();
+                to.Reset();
+                return false;
+            }
+            catch (ObjectDisposedException)
+            {
+                return false; // closed meanwhile: the loop's wait has failed already
+            }
+        }
     }
 
     /// <summary>A direction's direct sends (<see cref="IReceivedDataSink"/>), counted as the relay counts its own.</summary>

@@ -27,6 +27,8 @@ internal sealed class SocketTunnelStream : TunnelStream
 
     public Socket Socket => _socket.Socket;
 
+    internal PolledSocket Polled => _socket;
+
     /// <summary>A zero-byte read waits until the socket has data (or its end), taking nothing.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)

@@ -152,6 +152,13 @@ internal sealed class PolledSocket : IDisposable
         }
     }
 
+    /// <summary>Work the poller's thread does at a readable event while a reader waits (<see cref="ReadinessSignal.Handler"/>).</summary>
+    public IReadinessHandler? ReadableHandler
+    {
+        get => _readable.Handler;
+        set => _readable.Handler = value;
+    }
+
     /// <summary>One receive that never waits: bytes received, 0 at end of stream, -1 when there is nothing now.</summary>
     public int Receive(Span<byte> buffer)
     {

@@ -34,6 +34,17 @@ internal sealed class ReadinessSignal : IValueTaskSource
     private int _waitId;
     private CancellationTokenRegistration _cancellation;
     private Exception? _failure;
+    private volatile IReadinessHandler? _handler;
+
+    /// <summary>
+    /// Work the poller's thread does itself at an event while a waiter waits, before it wakes the waiter (and instead,
+    /// when the handler took care of all there was). Null: every event wakes the waiter.
+    /// </summary>
+    public IReadinessHandler? Handler
+    {
+        get => _handler;
+        set => _handler = value;
+    }
 
     /// <summary>Events seen so far: read it before an attempt, pass it to <see cref="WaitAsync"/> after one that found nothing.</summary>
     public int Events => Volatile.Read(ref _events);
@@ -87,6 +98,7 @@ internal sealed class ReadinessSignal : IValueTaskSource
     /// </summary>
     public void Signal(bool final, bool inline)
     {
+        IReadinessHandler? handler;
         lock (this)
         {
             _final |= final;
@@ -95,7 +107,29 @@ internal sealed class ReadinessSignal : IValueTaskSource
             {
                 return;
             }
-            _waiting = false;
+            // The end of the stream or an error is the waiter's to handle.
+            handler = _final ? null : _handler;
+            if (handler is null)
+            {
+                _waiting = false;
+            }
+        }
+        if (handler is not null)
+        {
+            // The waiter stays registered while the handler runs: nobody else reads this direction then. A failure
+            // (dispose) meanwhile completes it as usual, and the handler's next call on the socket fails.
+            if (handler.TryHandle())
+            {
+                return;
+            }
+            lock (this)
+            {
+                if (!_waiting)
+                {
+                    return;
+                }
+                _waiting = false;
+            }
         }
         Complete(null, inline);
     }

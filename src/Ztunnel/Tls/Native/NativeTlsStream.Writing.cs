@@ -36,7 +36,7 @@ internal sealed partial class NativeTlsStream
     }
 
     /// <summary>Seals as much of <paramref name="data"/> as the send buffer takes, in records of at most 16 KiB; returns how much.</summary>
-    private int TryWrite(ReadOnlySpan<byte> data)
+    internal int TryWrite(ReadOnlySpan<byte> data)
     {
         lock (_lock)
         {
@@ -97,6 +97,35 @@ internal sealed partial class NativeTlsStream
             SealLocked(alert, TlsRecordProtection.ContentAlert);
             return true;
         }
+    }
+
+    /// <summary>
+    /// One send of the sealed records that never waits (the synchronous form of <see cref="FlushAsync"/>, for a writer
+    /// on the poller's thread): true when the send buffer is empty after it; false when the socket took only part,
+    /// and <see cref="FlushAsync"/> must send the rest.
+    /// </summary>
+    internal bool TrySendNow()
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        Memory<byte> pending = TakePending();
+        if (pending.IsEmpty)
+        {
+            return true;
+        }
+        int sent = 0;
+        try
+        {
+            sent = Math.Max(_socket.Send(pending.Span), 0);
+        }
+        catch (SocketException e)
+        {
+            throw new IOException($"HBONE transport send failed: {e.Message}", e);
+        }
+        finally
+        {
+            Consume(sent);
+        }
+        return sent == pending.Length;
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
