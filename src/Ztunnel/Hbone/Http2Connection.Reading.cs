@@ -1,6 +1,9 @@
 using System.Buffers;
+using System.Runtime.ExceptionServices;
 using System.Security.Authentication;
 using Ztunnel.Hbone.Hpack;
+using Ztunnel.Sockets;
+using Ztunnel.Tls.Native;
 
 namespace Ztunnel.Hbone;
 
@@ -20,6 +23,12 @@ public abstract partial class Http2Connection
     /// <summary>Set by every received frame, cleared by the keepalive tick: received traffic proves the peer alive.</summary>
     private volatile bool _receivedSinceTick;
 
+    /// <summary>The read loop waits between messages, holding no buffer: the poller's handler may read for it (ImmediateRead).</summary>
+    private volatile bool _readLoopParked;
+
+    /// <summary>What the poller's handler met while reading for the loop: the loop throws it when it wakes.</summary>
+    private Exception? _immediateReadFailure;
+
     private async Task ReadLoopAsync()
     {
         Exception reason;
@@ -32,7 +41,19 @@ public abstract partial class Http2Connection
                 {
                     // Between messages: wait for the next bytes without a buffer, so an idle connection holds none. On
                     // NativeTlsStream this wait costs what the read's own wait did (no syscall after a drained read).
-                    await _transport.ReadAsync(Memory<byte>.Empty).ConfigureAwait(false);
+                    _readLoopParked = true;
+                    try
+                    {
+                        await _transport.ReadAsync(Memory<byte>.Empty).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        _readLoopParked = false;
+                    }
+                    if (Interlocked.Exchange(ref _immediateReadFailure, null) is { } failure)
+                    {
+                        ExceptionDispatchInfo.Throw(failure);
+                    }
                 }
                 int read = await _transport.ReadAsync(_input.GetReadMemory()).ConfigureAwait(false);
                 if (read == 0)
@@ -42,22 +63,7 @@ public abstract partial class Http2Connection
                         ? "HTTP/2 peer closed the connection"
                         : $"HTTP/2 peer closed the connection in the middle of a frame ({leftOver} bytes left over)");
                 }
-                _input.Advance(read);
-                ReadOnlySequence<byte> buffer = _input.Data;
-                try
-                {
-                    while (TryConsumePreface(ref buffer) && Http2FrameReader.TryReadFrame(ref buffer, HboneDefaults.MaxFrameSize, out var header, out var payload))
-                    {
-                        ProcessFrame(header, payload);
-                    }
-                }
-                finally
-                {
-                    // Also when a frame broke the connection: a stream that ended earlier in the batch and is no
-                    // longer tracked (so the abort does not fail it) must still wake its reader.
-                    PublishReceived();
-                    _input.Consume(buffer.Start);
-                }
+                ProcessInput(read);
             }
         }
         catch (Http2ConnectionException e)
@@ -90,6 +96,80 @@ public abstract partial class Http2Connection
             await DiscardInputAsync().ConfigureAwait(false);
         }
         _input.Dispose();
+    }
+
+    /// <summary>Parses and applies the frames that <paramref name="read"/> more bytes of input complete.</summary>
+    private void ProcessInput(int read)
+    {
+        _input.Advance(read);
+        ReadOnlySequence<byte> buffer = _input.Data;
+        try
+        {
+            while (TryConsumePreface(ref buffer) && Http2FrameReader.TryReadFrame(ref buffer, HboneDefaults.MaxFrameSize, out var header, out var payload))
+            {
+                ProcessFrame(header, payload);
+            }
+        }
+        finally
+        {
+            // Also when a frame broke the connection: a stream that ended earlier in the batch and is no
+            // longer tracked (so the abort does not fail it) must still wake its reader.
+            PublishReceived();
+            _input.Consume(buffer.Start);
+        }
+    }
+
+    /// <summary>
+    /// The poller's thread, at the transport socket's readable event, while the read loop waits between messages
+    /// (<see cref="_readLoopParked"/>): reads and applies what came, as the loop would, without waking it. A message's
+    /// DATA then goes to the app's socket from the event itself. True when everything received is applied and the
+    /// socket is drained (the loop may go on waiting); false leaves the rest to the loop: more data, part of a
+    /// frame, the end of the stream, or a failure (kept for the loop to throw).
+    /// </summary>
+    private bool TryReadNow(NativeTlsStream tls)
+    {
+        if (!_readLoopParked || Volatile.Read(ref _immediateReadFailure) is not null)
+        {
+            return false;
+        }
+        try
+        {
+            Memory<byte> room = _input.GetReadMemory();
+            int read = tls.TryReadNow(room.Span);
+            if (read < 0)
+            {
+                _input.ReleaseIfDrained();
+                return true; // nothing yet (an event for bytes read already): go on waiting
+            }
+            if (read == 0)
+            {
+                _input.ReleaseIfDrained();
+                return false; // the end: the loop's to report
+            }
+            ProcessInput(read);
+            // Drained: no frame half read, no whole record left behind (the read came short), and the last receive
+            // emptied the socket with no event since (edge-triggered: none would come for what is still there).
+            return _input.ReleaseIfDrained() && read < room.Length && !tls.Polled.ReadMayFindData;
+        }
+        catch (Exception e)
+        {
+            _immediateReadFailure = e;
+            return false;
+        }
+    }
+
+    /// <summary>Installs the read handler on a native TLS transport's socket, where the daemon runs continuations on the poller.</summary>
+    private protected void StartImmediateReads()
+    {
+        if (_transport is NativeTlsStream tls && SocketPoller.Shared.InlineCompletions)
+        {
+            tls.Polled.ReadableHandler = new ImmediateRead(this, tls);
+        }
+    }
+
+    private sealed class ImmediateRead(Http2Connection connection, NativeTlsStream tls) : IReadinessHandler
+    {
+        public bool TryHandle() => connection.TryReadNow(tls);
     }
 
     /// <summary>

@@ -179,6 +179,7 @@ public abstract partial class Http2Connection : IAsyncDisposable
             FlushOutputLocked();
         }
         _writeLoop = Task.Run(WriteLoopAsync);
+        StartImmediateReads();
         _readLoop = Task.Run(ReadLoopAsync);
         _pingTimer = _time.CreateTimer(static state => ((Http2Connection)state!).OnPingTimer(), this, HboneDefaults.PingInterval, HboneDefaults.PingInterval);
         _ = MonitorAsync();

@@ -32,6 +32,17 @@ internal sealed partial class NativeTlsStream
         return wantRead ? ReadSlowAsync(buffer, cancellationToken) : ValueTask.FromResult(read);
     }
 
+    /// <summary>
+    /// The read for a reader on the poller's thread: opens what is received, receiving once if nothing is, never
+    /// waiting. Bytes read, 0 at the end of the stream, -1 when nothing is there yet.
+    /// </summary>
+    internal int TryReadNow(Span<byte> destination)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        int read = TryRead(destination, waitIfDrained: false, out bool wantRead);
+        return wantRead ? -1 : read;
+    }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ReadSlowAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {

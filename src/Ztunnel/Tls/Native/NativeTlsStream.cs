@@ -73,6 +73,9 @@ internal sealed partial class NativeTlsStream : Stream
     /// <summary>The socket; the stream owns it and closes it on dispose.</summary>
     public Socket Socket => _socket.Socket;
 
+    /// <summary>The transport socket as the poller sees it (readiness handlers, receive state).</summary>
+    internal PolledSocket Polled => _socket;
+
     /// <summary>The peer's verified leaf certificate (set once the handshake succeeded).</summary>
     public X509Certificate2? RemoteCertificate { get; private set; }
 
