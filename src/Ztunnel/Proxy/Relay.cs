@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Net.Sockets;
-using Ztunnel.Sockets;
 using Ztunnel.Hbone;
+using Ztunnel.Sockets;
 
 namespace Ztunnel.Proxy;
 
